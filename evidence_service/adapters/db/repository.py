@@ -1,0 +1,192 @@
+"""SQLAlchemy implementation of the ``Repository`` port and its unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from evidence_service.adapters.db.orm import (
+    Base,
+    CaseRow,
+    DepartmentRow,
+    DeviceTokenRow,
+    EvidenceItemRow,
+    UploadRow,
+    UserRow,
+)
+from evidence_service.domain.models import (
+    Case,
+    Department,
+    DeviceToken,
+    EvidenceItem,
+    Upload,
+    User,
+)
+
+M = TypeVar("M", bound=BaseModel)
+_JSON_FIELDS = {"roles", "flags", "capture", "tags"}
+
+
+def _values(model: BaseModel) -> dict[str, Any]:
+    values = model.model_dump()
+    for name in _JSON_FIELDS & values.keys():
+        dumped = model.model_dump(mode="json", include={name})[name]
+        values[name] = sorted(dumped) if isinstance(dumped, list) else dumped
+    return values
+
+
+def _model(cls: type[M], row: Base | None) -> M | None:
+    return None if row is None else cls.model_validate(row, from_attributes=True)
+
+
+def _models(cls: type[M], rows: Sequence[Base]) -> list[M]:
+    return [cls.model_validate(r, from_attributes=True) for r in rows]
+
+
+class SqlRepository:
+    """Repository over one SQLAlchemy session; every lookup is scoped by department."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    # departments and identity
+    def add_department(self, department: Department) -> None:
+        self._s.add(DepartmentRow(**_values(department)))
+        self._s.flush()
+
+    def get_department(self, department_id: str) -> Department | None:
+        return _model(Department, self._s.get(DepartmentRow, department_id))
+
+    def get_department_by_code(self, code: str) -> Department | None:
+        row = self._s.scalar(select(DepartmentRow).where(DepartmentRow.code == code))
+        return _model(Department, row)
+
+    def list_departments(self) -> Sequence[Department]:
+        return _models(Department, self._s.scalars(select(DepartmentRow).order_by("code")).all())
+
+    def add_user(self, user: User) -> None:
+        self._s.add(UserRow(**_values(user)))
+        self._s.flush()
+
+    def get_user(self, user_id: str) -> User | None:
+        return _model(User, self._s.get(UserRow, user_id))
+
+    def get_user_by_username(self, username: str) -> User | None:
+        return _model(User, self._s.scalar(select(UserRow).where(UserRow.username == username)))
+
+    def list_users(self, department_id: str) -> Sequence[User]:
+        q = select(UserRow).where(UserRow.department_id == department_id).order_by("username")
+        return _models(User, self._s.scalars(q).all())
+
+    def add_device_token(self, token: DeviceToken) -> None:
+        self._s.add(DeviceTokenRow(**_values(token)))
+        self._s.flush()
+
+    def get_device_token_by_hash(self, token_sha256: str) -> DeviceToken | None:
+        q = select(DeviceTokenRow).where(DeviceTokenRow.token_sha256 == token_sha256)
+        return _model(DeviceToken, self._s.scalar(q))
+
+    def revoke_device_token(self, token_id: str, department_id: str, at: datetime) -> bool:
+        q = (
+            update(DeviceTokenRow)
+            .where(DeviceTokenRow.id == token_id, DeviceTokenRow.department_id == department_id)
+            .where(DeviceTokenRow.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+        return bool(self._s.execute(q).rowcount)  # type: ignore[attr-defined]
+
+    # cases and items
+    def add_case(self, case: Case) -> None:
+        self._s.add(CaseRow(**_values(case)))
+        self._s.flush()
+
+    def get_case(self, case_id: str, department_id: str) -> Case | None:
+        q = select(CaseRow).where(CaseRow.id == case_id, CaseRow.department_id == department_id)
+        return _model(Case, self._s.scalar(q))
+
+    def get_case_by_number(self, case_number: str, department_id: str) -> Case | None:
+        q = select(CaseRow).where(
+            CaseRow.case_number == case_number, CaseRow.department_id == department_id
+        )
+        return _model(Case, self._s.scalar(q))
+
+    def list_cases(self, department_id: str) -> Sequence[Case]:
+        q = select(CaseRow).where(CaseRow.department_id == department_id)
+        return _models(Case, self._s.scalars(q.order_by(CaseRow.created_at)).all())
+
+    def add_item(self, item: EvidenceItem) -> None:
+        self._s.add(EvidenceItemRow(**_values(item)))
+        self._s.flush()
+
+    def save_item(self, item: EvidenceItem) -> None:
+        self._s.merge(EvidenceItemRow(**_values(item)))
+        self._s.flush()
+
+    def delete_item(self, item_id: str) -> None:
+        row = self._s.get(EvidenceItemRow, item_id)
+        if row is not None:
+            self._s.delete(row)
+            self._s.flush()
+
+    def get_item(self, item_id: str, department_id: str) -> EvidenceItem | None:
+        q = select(EvidenceItemRow).where(
+            EvidenceItemRow.id == item_id, EvidenceItemRow.department_id == department_id
+        )
+        return _model(EvidenceItem, self._s.scalar(q))
+
+    def list_items(self, case_id: str, department_id: str) -> Sequence[EvidenceItem]:
+        q = select(EvidenceItemRow).where(
+            EvidenceItemRow.case_id == case_id, EvidenceItemRow.department_id == department_id
+        )
+        return _models(EvidenceItem, self._s.scalars(q.order_by(EvidenceItemRow.created_at)).all())
+
+    def count_items_with_sha256(self, sha256: str) -> int:
+        q = select(func.count()).where(EvidenceItemRow.sha256 == sha256)
+        return int(self._s.scalar(q) or 0)
+
+    # uploads
+    def add_upload(self, upload: Upload) -> None:
+        self._s.add(UploadRow(**_values(upload)))
+        self._s.flush()
+
+    def get_upload(self, upload_id: str, *, for_update: bool = False) -> Upload | None:
+        q = select(UploadRow).where(UploadRow.id == upload_id)
+        if for_update:
+            q = q.with_for_update()
+        return _model(Upload, self._s.scalar(q))
+
+    def save_upload(self, upload: Upload) -> None:
+        self._s.merge(UploadRow(**_values(upload)))
+        self._s.flush()
+
+    def advance_upload_offset(self, upload_id: str, *, expected: int, new: int,
+                              at: datetime) -> bool:
+        q = (
+            update(UploadRow)
+            .where(UploadRow.id == upload_id, UploadRow.offset == expected)
+            .where(UploadRow.status == "receiving")
+            .values(offset=new, updated_at=at)
+        )
+        return bool(self._s.execute(q).rowcount)  # type: ignore[attr-defined]
+
+    def list_uploads(self, status: str) -> Sequence[Upload]:
+        q = select(UploadRow).where(UploadRow.status == status)
+        return _models(Upload, self._s.scalars(q).all())
+
+
+class SqlUnitOfWork:
+    """Callable that opens a transaction and yields a :class:`SqlRepository`."""
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self._factory = factory
+
+    @contextmanager
+    def __call__(self) -> Iterator[SqlRepository]:
+        with self._factory.begin() as session:
+            yield SqlRepository(session)

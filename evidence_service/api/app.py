@@ -1,0 +1,86 @@
+"""``create_app``: the composition root that wires adapters into services."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from evidence_service import __version__
+from evidence_service.adapters.db import SqlUnitOfWork, make_engine, make_session_factory, upgrade
+from evidence_service.api import errors, metrics
+from evidence_service.api.deps import Services
+from evidence_service.api.routes import auth, cases, health, uploads
+from evidence_service.config import Settings, get_settings
+from evidence_service.logging_setup import configure
+from evidence_service.ports import ObjectStore
+from evidence_service.services.cases import CaseService
+from evidence_service.services.clock import SystemClock
+from evidence_service.services.identity import IdentityService
+from evidence_service.services.ingest import IngestService
+
+_logger = logging.getLogger(__name__)
+
+
+def build_store(settings: Settings) -> ObjectStore:
+    """The object store the settings select."""
+    if settings.storage_backend == "s3":
+        from evidence_service.adapters.storage.s3 import S3ObjectStore
+
+        s3 = settings.s3
+        store = S3ObjectStore(
+            endpoint=s3.endpoint, access_key=s3.access_key.get_secret_value(),
+            secret_key=s3.secret_key.get_secret_value(), bucket=s3.bucket, region=s3.region,
+            secure=s3.secure, retention_days=s3.retention_days, retention_mode=s3.retention_mode,
+            part_size=s3.part_size)
+        store.ensure_bucket()
+        return store
+    from evidence_service.adapters.storage import FilesystemObjectStore
+
+    return FilesystemObjectStore(settings.resolved_objects_dir)
+
+
+def build_services(settings: Settings, *, migrate: bool = True) -> Services:
+    """Wire the database, object store and services for ``settings``."""
+    engine = make_engine(settings.resolved_database_url)
+    if migrate:
+        upgrade(engine)
+    uow = SqlUnitOfWork(make_session_factory(engine))
+    clock = SystemClock()
+    store = build_store(settings)
+    return Services(
+        settings=settings, engine=engine, store=store,
+        identity=IdentityService(uow=uow, clock=clock, jwt_secret=settings.resolved_jwt_secret(),
+                                 jwt_ttl=timedelta(seconds=settings.jwt_ttl_seconds)),
+        cases=CaseService(uow=uow, clock=clock),
+        ingest=IngestService(uow=uow, store=store, spool_dir=settings.resolved_spool_dir,
+                             clock=clock, max_upload_bytes=settings.max_upload_bytes,
+                             expiry=timedelta(hours=settings.upload_expiry_hours)),
+        uow=uow,
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the FastAPI application; reads settings from the environment when not given."""
+    settings = settings or get_settings()
+    configure(settings.log_level)
+    services = build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        recovered = services.ingest.recover()
+        if recovered:
+            _logger.info("finalised %d uploads that completed before a restart", recovered)
+        yield
+        services.engine.dispose()
+
+    app = FastAPI(title="Evidence custody service", version=__version__, lifespan=lifespan)
+    app.state.services = services
+    errors.install(app)
+    for module in (health, auth, cases, uploads):
+        app.include_router(module.router)
+    metrics.UPLOADS_IN_PROGRESS.set_function(services.uploads_in_progress)
+    return app

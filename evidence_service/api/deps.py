@@ -1,0 +1,58 @@
+"""FastAPI dependencies: the wired services and the authenticated principal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+
+from evidence_service.config import Settings
+from evidence_service.domain.models import Principal
+from evidence_service.ports import ObjectStore, UnitOfWork
+from evidence_service.services.cases import CaseService
+from evidence_service.services.identity import IdentityService
+from evidence_service.services.ingest import IngestService
+
+
+@dataclass
+class Services:
+    """Everything ``create_app`` wires together, kept on ``app.state.services``."""
+
+    settings: Settings
+    engine: Engine
+    store: ObjectStore
+    identity: IdentityService
+    cases: CaseService
+    ingest: IngestService
+    uow: UnitOfWork
+
+    def uploads_in_progress(self) -> float:
+        """Number of uploads still receiving bytes (read at each metrics scrape)."""
+        try:
+            with self.uow() as repo:
+                return float(len(repo.list_uploads("receiving")))
+        except Exception:  # a scrape must not fail because the database is briefly away
+            return float("nan")
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+_bearer = HTTPBearer(auto_error=False, description="JWT from /auth/login or a device token")
+
+
+def get_principal(
+    services: Annotated[Services, Depends(get_services)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """Authenticate the bearer token; raises AuthenticationError (401)."""
+    return services.identity.authenticate(credentials.credentials if credentials else None)
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

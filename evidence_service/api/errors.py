@@ -1,0 +1,96 @@
+"""One table from core error class to HTTP status and public message (rekor ``error.go``)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from evidence_service.api import metrics
+from evidence_service.domain import errors as e
+
+_logger = logging.getLogger(__name__)
+
+#: error class -> (status, stable error code). The message is the exception's own text,
+#: which the core writes for the caller: it never holds keys, paths or other departments' data.
+ERROR_TABLE: list[tuple[type[e.EvidenceError], int, str]] = [
+    (e.UploadOffsetMismatch, 409, "offset_mismatch"),
+    (e.InvalidFileName, 400, "invalid_file_name"),
+    (e.InvalidInput, 400, "invalid_input"),
+    (e.PayloadTooLarge, 413, "too_large"),
+    (e.DigestMismatch, 422, "digest_mismatch"),
+    (e.NotFound, 404, "not_found"),
+    (e.UploadBusy, 423, "upload_busy"),
+    (e.Conflict, 409, "conflict"),
+    (e.AuthenticationError, 401, "unauthenticated"),
+    (e.PermissionDenied, 403, "forbidden"),
+    (e.StorageUnavailable, 503, "storage_unavailable"),
+]
+
+
+def _lookup(exc: e.EvidenceError) -> tuple[int, str]:
+    for cls, status, code in ERROR_TABLE:
+        if isinstance(exc, cls):
+            return status, code
+    return 500, "internal_error"
+
+
+def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def _headers(exc: e.EvidenceError, status: int) -> dict[str, str]:
+    headers = {"Tus-Resumable": "1.0.0"}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if status == 503:
+        headers["Retry-After"] = "5"
+    if isinstance(exc, e.UploadOffsetMismatch):
+        headers["Upload-Offset"] = str(exc.expected)
+    return headers
+
+
+async def _evidence_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, e.EvidenceError)
+    status, code = _lookup(exc)
+    metrics.ERRORS.labels(kind=code).inc()
+    level = logging.ERROR if status >= 500 else logging.WARNING
+    _logger.log(level, "%s %s -> %d %s: %s", request.method, request.url.path, status, code, exc,
+                exc_info=status >= 500 and status != 503)
+    return JSONResponse(error_body(code, str(exc)), status_code=status,
+                        headers=_headers(exc, status))
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    metrics.ERRORS.labels(kind="invalid_request").inc()
+    details = [{"loc": list(err.get("loc", ())), "msg": err.get("msg", "")}
+               for err in exc.errors()]
+    _logger.warning("%s %s -> 422 invalid_request", request.method, request.url.path)
+    return JSONResponse(error_body("invalid_request", "request failed validation",
+                                   details=details), status_code=422)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    metrics.ERRORS.labels(kind=f"http_{exc.status_code}").inc()
+    return JSONResponse(error_body(f"http_{exc.status_code}", str(exc.detail)),
+                        status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    metrics.ERRORS.labels(kind="internal_error").inc()
+    _logger.error("%s %s -> 500", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(error_body("internal_error", "internal error; see the server log"),
+                        status_code=500)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+    app.add_exception_handler(e.EvidenceError, _evidence_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,151 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from evidence_service.domain.models import (
+    CaptureMetadata,
+    CaseStatus,
+    Classification,
+    DepartmentKind,
+    EvidenceKind,
+    EvidenceTags,
+    ItemFlag,
+    ItemStatus,
+    Role,
+    UploadStatus,
+)
+
+_Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class LoginIn(_In):
+    username: str = Field(min_length=1, max_length=128)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    user_id: str
+    department_id: str
+    roles: list[Role]
+
+
+class PrincipalOut(BaseModel):
+    kind: str
+    id: str
+    name: str
+    department_id: str
+    roles: list[Role]
+
+
+class DepartmentIn(_In):
+    code: str = _Code
+    name: str = Field(min_length=1, max_length=256)
+    kind: DepartmentKind
+
+
+class DepartmentOut(_Out):
+    id: str
+    code: str
+    name: str
+    kind: DepartmentKind
+    created_at: datetime
+
+
+class UserIn(_In):
+    username: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(min_length=10, max_length=1024)
+    roles: list[Role] = Field(min_length=1)
+    display_name: str | None = Field(default=None, max_length=256)
+    badge_number: str | None = Field(default=None, max_length=64)
+
+
+class UserOut(_Out):
+    id: str
+    department_id: str
+    username: str
+    display_name: str
+    roles: list[Role]
+    badge_number: str | None
+    active: bool
+
+
+class DeviceTokenIn(_In):
+    device_id: str = Field(min_length=1, max_length=128)
+    label: str = Field(default="", max_length=256)
+
+
+class DeviceTokenOut(_Out):
+    id: str
+    department_id: str
+    device_id: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class DeviceTokenCreated(DeviceTokenOut):
+    token: str = Field(description="Shown once; store it on the docking station")
+
+
+class CaseIn(_In):
+    case_number: str = Field(min_length=1, max_length=128)
+    title: str = Field(min_length=1, max_length=512)
+    cause_of_action: str | None = Field(default=None, max_length=512)
+    party: str | None = Field(default=None, max_length=512)
+    classification: Classification = Classification.INTERNAL
+
+
+class CaseOut(_Out):
+    id: str
+    department_id: str
+    case_number: str
+    title: str
+    cause_of_action: str | None
+    party: str | None
+    classification: Classification
+    status: CaseStatus
+    created_at: datetime
+
+
+class ItemOut(_Out):
+    id: str
+    case_id: str
+    kind: EvidenceKind
+    original_filename: str
+    media_type: str
+    declared_size: int
+    size: int | None
+    sha256: str | None
+    sm3: str | None
+    capture: CaptureMetadata
+    tags: EvidenceTags
+    classification: Classification
+    status: ItemStatus
+    flags: list[ItemFlag]
+    created_at: datetime
+    stored_at: datetime | None
+
+
+class UploadOut(_Out):
+    id: str
+    item_id: str
+    length: int
+    offset: int
+    status: UploadStatus
+    reason: str | None
+    expires_at: datetime

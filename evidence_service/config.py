@@ -1,0 +1,98 @@
+"""Service settings (pydantic-settings, prefix ``EVIDENCE_``, nested values with ``__``).
+
+Only ``create_app`` and the CLIs read settings; library code takes explicit arguments.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PLACEHOLDERS = {"", "changeme", "change-me", "secret", "minioadmin", "password"}
+
+
+class S3Settings(BaseModel):
+    """S3 / MinIO object store (``EVIDENCE_S3__ENDPOINT`` etc.)."""
+
+    endpoint: str = "127.0.0.1:9000"
+    access_key: SecretStr = SecretStr("")
+    secret_key: SecretStr = SecretStr("")
+    bucket: str = "evidence"
+    region: str = "us-east-1"
+    secure: bool = False
+    #: Default object-lock retention in days (0 disables object lock on new buckets).
+    retention_days: int = Field(default=0, ge=0)
+    retention_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "COMPLIANCE"
+    part_size: int = Field(default=64 * 1024 * 1024, ge=5 * 1024 * 1024)
+
+
+class Settings(BaseSettings):
+    """Everything configurable about one service process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="EVIDENCE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    #: ``dev`` accepts generated secrets; ``production`` refuses to start without real ones.
+    mode: Literal["dev", "production"] = "dev"
+    var_dir: Path = Path("var")
+    database_url: str | None = None
+    storage_backend: Literal["filesystem", "s3"] = "filesystem"
+    objects_dir: Path | None = None
+    spool_dir: Path | None = None
+    s3: S3Settings = S3Settings()
+    jwt_secret: SecretStr | None = None
+    jwt_ttl_seconds: int = Field(default=8 * 3600, ge=60)
+    max_upload_bytes: int = Field(default=64 * 1024**3, ge=1)
+    upload_expiry_hours: int = Field(default=72, ge=1)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _enforce_non_default_secrets(self) -> Settings:
+        if self.mode != "production":
+            return self
+        if self.jwt_secret is None or self.jwt_secret.get_secret_value() in _PLACEHOLDERS:
+            raise ValueError("EVIDENCE_JWT_SECRET must be set to a real secret in production")
+        if self.database_url is None:
+            raise ValueError("EVIDENCE_DATABASE_URL must be set in production")
+        if self.storage_backend == "s3":
+            for name in ("access_key", "secret_key"):
+                if getattr(self.s3, name).get_secret_value() in _PLACEHOLDERS:
+                    raise ValueError(f"EVIDENCE_S3__{name.upper()} must be set in production")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.var_dir / 'evidence.db').resolve()}"
+
+    @property
+    def resolved_objects_dir(self) -> Path:
+        return self.objects_dir or self.var_dir / "objects"
+
+    @property
+    def resolved_spool_dir(self) -> Path:
+        return self.spool_dir or self.var_dir / "uploads"
+
+    def resolved_jwt_secret(self) -> str:
+        """The JWT signing secret; in dev mode one is generated once and kept in ``var/``."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        path = self.var_dir / "jwt-secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,72 @@
+"""Errors of the evidence service core.
+
+Subclassed by what the caller can do about them; ``api/errors.py`` maps each class to one
+HTTP status and public message::
+
+    EvidenceError
+    ├── InvalidInput (ValueError)        bad request: fix the input and retry
+    │   ├── InvalidFileName
+    │   └── UploadOffsetMismatch         resume from the offset the server reports
+    ├── PayloadTooLarge                  a chunk or declared length exceeds a limit
+    ├── DigestMismatch                   bytes do not match the declared or recorded digest
+    ├── NotFound                         absent, or another department's (never says which)
+    ├── Conflict                         state does not allow this now (e.g. upload complete)
+    │   └── UploadBusy                   another request is writing this upload
+    ├── AuthenticationError              missing, expired or forged credentials
+    ├── PermissionDenied                 authenticated, but the role does not allow it
+    └── StorageUnavailable               the object store could not be reached (retry later)
+"""
+
+from __future__ import annotations
+
+
+class EvidenceError(Exception):
+    """Root of every error raised by the evidence service core."""
+
+
+class InvalidInput(EvidenceError, ValueError):
+    """The request is malformed or violates a rule; retrying it unchanged will fail again."""
+
+
+class InvalidFileName(InvalidInput):
+    """A file name has path separators, control characters, bad UTF-8 or is too long."""
+
+
+class UploadOffsetMismatch(InvalidInput):
+    """The client's Upload-Offset differs from the stored offset."""
+
+    def __init__(self, message: str, *, expected: int) -> None:
+        super().__init__(message)
+        self.expected = expected
+
+
+class PayloadTooLarge(EvidenceError):
+    """A declared length or a chunk goes past a limit."""
+
+
+class DigestMismatch(EvidenceError):
+    """Bytes do not hash to the digest that was declared or recorded."""
+
+
+class NotFound(EvidenceError, LookupError):
+    """The object does not exist for this caller (it may exist in another department)."""
+
+
+class Conflict(EvidenceError):
+    """The object's current state does not allow the operation."""
+
+
+class UploadBusy(Conflict):
+    """Another request is currently writing to this upload."""
+
+
+class AuthenticationError(EvidenceError):
+    """Credentials are missing, expired, revoked or forged."""
+
+
+class PermissionDenied(EvidenceError):
+    """The caller is authenticated but lacks the role for this operation."""
+
+
+class StorageUnavailable(EvidenceError):
+    """The object store failed or could not be reached; the operation may be retried."""

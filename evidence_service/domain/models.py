@@ -1,0 +1,214 @@
+"""Value objects of the evidence service (frozen pydantic models, tz-aware UTC times)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Digest(_Frozen):
+    """A content digest: algorithm name plus lowercase hex value."""
+
+    algorithm: Literal["sha256", "sm3"]
+    value: str
+
+
+class DepartmentKind(StrEnum):
+    ENFORCEMENT = "enforcement"
+    REVIEW = "review"
+    COURT = "court"
+    RECONSIDERATION = "reconsideration"
+    GOVERNANCE = "governance"
+
+
+class Role(StrEnum):
+    SYSTEM_ADMIN = "system_admin"
+    DEPARTMENT_ADMIN = "department_admin"
+    OFFICER = "officer"
+    REVIEWER = "reviewer"
+    VERIFIER = "verifier"
+    AUDITOR = "auditor"
+    #: Recorder docking stations authenticate with device tokens and hold only this role.
+    DEVICE = "device"
+
+
+class EvidenceKind(StrEnum):
+    """Statutory evidence categories (行政执法证据种类)."""
+
+    DOCUMENTARY = "documentary"  # 书证
+    PHYSICAL = "physical"  # 物证
+    AUDIO_VISUAL = "audio_visual"  # 视听资料
+    ELECTRONIC_DATA = "electronic_data"  # 电子数据
+    WITNESS_TESTIMONY = "witness_testimony"  # 证人证言
+    PARTY_STATEMENT = "party_statement"  # 当事人陈述
+    EXPERT_OPINION = "expert_opinion"  # 鉴定意见
+    SITE_DRAWING = "site_drawing"  # 勘验笔录、现场笔录 / 现场图
+    REMOTE_VIDEO_RECORD = "remote_video_record"  # 远程视频记录
+
+
+class Classification(StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"
+    RESTRICTED = "restricted"
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ItemStatus(StrEnum):
+    RECEIVING = "receiving"
+    STORED = "stored"
+    ANCHORED = "anchored"
+    VERIFIED = "verified"
+    MISMATCH = "mismatch"
+
+
+class UploadStatus(StrEnum):
+    RECEIVING = "receiving"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    TERMINATED = "terminated"
+
+
+class ItemFlag(StrEnum):
+    EMPTY_FILE = "empty_file"
+    DUPLICATE_CONTENT = "duplicate_content"
+
+
+class Department(_Frozen):
+    id: str
+    code: str
+    name: str
+    kind: DepartmentKind
+    created_at: datetime
+
+
+class User(_Frozen):
+    id: str
+    department_id: str
+    username: str
+    display_name: str
+    roles: frozenset[Role]
+    badge_number: str | None = None
+    active: bool = True
+    password_hash: str = Field(repr=False)
+    created_at: datetime
+
+
+class DeviceToken(_Frozen):
+    id: str
+    department_id: str
+    device_id: str
+    label: str
+    token_sha256: str = Field(repr=False)
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class Principal(_Frozen):
+    """Who is calling: a user or a recorder device, always bound to one department."""
+
+    kind: Literal["user", "device"]
+    id: str
+    department_id: str
+    roles: frozenset[Role]
+    name: str
+
+    def has_any(self, *roles: Role) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+class Case(_Frozen):
+    id: str
+    department_id: str
+    case_number: str
+    title: str
+    cause_of_action: str | None = None
+    party: str | None = None
+    classification: Classification = Classification.INTERNAL
+    status: CaseStatus = CaseStatus.OPEN
+    created_by: str
+    created_at: datetime
+
+
+class CaptureMetadata(_Frozen):
+    """Where and by whom the evidence was captured."""
+
+    recorder_id: str | None = Field(default=None, max_length=128)
+    badge_number: str | None = Field(default=None, max_length=64)
+    captured_at: datetime | None = None
+    location: str | None = Field(default=None, max_length=512)
+
+
+class EvidenceTags(_Frozen):
+    """Searchable tags: party, place, time, cause of action, inspection or penalty number."""
+
+    party: str | None = Field(default=None, max_length=256)
+    place: str | None = Field(default=None, max_length=256)
+    time: str | None = Field(default=None, max_length=64)
+    cause_of_action: str | None = Field(default=None, max_length=256)
+    inspection_number: str | None = Field(default=None, max_length=128)
+    penalty_number: str | None = Field(default=None, max_length=128)
+
+
+class EvidenceItem(_Frozen):
+    id: str
+    case_id: str
+    department_id: str
+    kind: EvidenceKind
+    original_filename: str
+    media_type: str
+    declared_size: int
+    size: int | None = None
+    sha256: str | None = None
+    sm3: str | None = None
+    storage_key: str | None = None
+    capture: CaptureMetadata = CaptureMetadata()
+    tags: EvidenceTags = EvidenceTags()
+    classification: Classification = Classification.INTERNAL
+    status: ItemStatus = ItemStatus.RECEIVING
+    flags: frozenset[ItemFlag] = frozenset()
+    created_by: str
+    created_at: datetime
+    stored_at: datetime | None = None
+
+
+class Upload(_Frozen):
+    """A resumable upload of one item's bytes (tus 1.0)."""
+
+    id: str
+    item_id: str
+    department_id: str
+    created_by: str
+    length: int
+    offset: int = 0
+    declared_sha256: str | None = None
+    status: UploadStatus = UploadStatus.RECEIVING
+    reason: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+
+
+class NewUpload(_Frozen):
+    """What a client declares when it starts an upload."""
+
+    case_id: str
+    filename: str
+    media_type: str
+    kind: EvidenceKind
+    length: int
+    declared_sha256: str | None = None
+    capture: CaptureMetadata = CaptureMetadata()
+    tags: EvidenceTags = EvidenceTags()
+    classification: Classification = Classification.INTERNAL

@@ -1,0 +1,1 @@
+"""Use cases, one per module. They talk to the outside world only through ``ports``."""

@@ -1,0 +1,365 @@
+"""Resumable ingest: bytes go to a spool file and through SHA-256 + SM3 in one pass.
+
+Life of an upload (tus 1.0 semantics, see ``api/routes/uploads.py``):
+
+1. ``create_upload`` validates the metadata, opens an item in status ``receiving`` and an
+   upload row at offset 0.
+2. ``open_writer`` locks the upload (``flock`` on its spool file, so a second writer in any
+   process gets ``UploadBusy``), checks the client's offset against the stored one and resumes
+   the hash state. After a restart the hash state is rebuilt by re-reading the spool up to the
+   committed offset; bytes past that offset (written but never committed) are dropped.
+3. ``UploadWriter.write`` appends and hashes; every ``checkpoint_bytes`` it fsyncs the spool,
+   then commits the new offset, so a crash loses at most one checkpoint of progress.
+4. When the offset reaches the declared length the upload is finalised: the declared SHA-256
+   is checked, the spool is stored under its content address, and in one transaction the item
+   becomes ``stored`` with its hashes while the upload becomes ``completed``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from threading import Lock
+from typing import BinaryIO
+
+from evidence_service.domain.errors import (
+    Conflict,
+    DigestMismatch,
+    NotFound,
+    PayloadTooLarge,
+    UploadBusy,
+    UploadOffsetMismatch,
+)
+from evidence_service.domain.hashing import DualHasher
+from evidence_service.domain.models import (
+    EvidenceItem,
+    ItemFlag,
+    ItemStatus,
+    NewUpload,
+    Principal,
+    Role,
+    Upload,
+    UploadStatus,
+)
+from evidence_service.domain.rules import content_key, validate_declared_length
+from evidence_service.ports import Clock, ObjectStore, UnitOfWork
+from evidence_service.services.cases import WRITE_ROLES, require
+
+_logger = logging.getLogger(__name__)
+UPLOAD_ROLES = (*WRITE_ROLES, Role.DEVICE)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    upload: Upload
+    item: EvidenceItem | None
+
+
+class _HashStates:
+    """In-process cache of running hashers, keyed by upload id (rebuilt after restarts)."""
+
+    def __init__(self) -> None:
+        self._states: dict[str, tuple[int, DualHasher]] = {}
+        self._lock = Lock()
+
+    def take(self, upload_id: str, offset: int) -> DualHasher | None:
+        with self._lock:
+            state = self._states.pop(upload_id, None)
+        return state[1] if state and state[0] == offset else None
+
+    def put(self, upload_id: str, offset: int, hasher: DualHasher) -> None:
+        with self._lock:
+            self._states[upload_id] = (offset, hasher)
+
+    def drop(self, upload_id: str) -> None:
+        with self._lock:
+            self._states.pop(upload_id, None)
+
+
+class IngestService:
+    """Creates uploads, receives their bytes and registers the finished items."""
+
+    def __init__(self, *, uow: UnitOfWork, store: ObjectStore, spool_dir: Path, clock: Clock,
+                 max_upload_bytes: int, expiry: timedelta,
+                 checkpoint_bytes: int = 16 * 1024 * 1024) -> None:
+        self._uow = uow
+        self._store = store
+        self._spool = spool_dir
+        self._spool.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        self.max_upload_bytes = max_upload_bytes
+        self._expiry = expiry
+        self._checkpoint = checkpoint_bytes
+        self._hashes = _HashStates()
+
+    def spool_path(self, upload_id: str) -> Path:
+        return self._spool / f"{uuid.UUID(upload_id)}.part"
+
+    # -- creation / status / termination ---------------------------------------------------
+    def create_upload(self, principal: Principal, new: NewUpload) -> IngestResult:
+        """Open an item in ``receiving`` and an upload for its bytes.
+
+        Raises PermissionDenied, NotFound (case), InvalidInput, PayloadTooLarge, and the
+        finalisation errors when the declared length is zero.
+        """
+        require(principal, UPLOAD_ROLES, "uploading evidence")
+        validate_declared_length(new.length, max_length=self.max_upload_bytes)
+        now = self._clock.now()
+        item = EvidenceItem(
+            id=str(uuid.uuid4()), case_id=new.case_id, department_id=principal.department_id,
+            kind=new.kind, original_filename=new.filename, media_type=new.media_type,
+            declared_size=new.length, capture=new.capture, tags=new.tags,
+            classification=new.classification, created_by=principal.id, created_at=now)
+        upload = Upload(
+            id=str(uuid.uuid4()), item_id=item.id, department_id=principal.department_id,
+            created_by=principal.id, length=new.length, declared_sha256=new.declared_sha256,
+            created_at=now, updated_at=now, expires_at=now + self._expiry)
+        self.spool_path(upload.id).touch(exist_ok=False)
+        with self._uow() as repo:
+            if repo.get_case(new.case_id, principal.department_id) is None:
+                self.spool_path(upload.id).unlink()
+                raise NotFound("case not found")
+            repo.add_item(item)
+            repo.add_upload(upload)
+        _logger.info("upload created upload=%s item=%s length=%d", upload.id, item.id, new.length)
+        if new.length == 0:
+            return self._finalise(upload, DualHasher())
+        return IngestResult(upload=upload, item=item)
+
+    def get_upload(self, principal: Principal, upload_id: str) -> Upload:
+        """The upload if it belongs to the caller's department; raises NotFound.
+
+        A receiving upload whose bytes are all in is finalised here, so a client that lost
+        the reply to its last PATCH sees the real outcome on its next HEAD.
+        """
+        upload = self._load(principal, upload_id)
+        if upload.status is UploadStatus.RECEIVING and upload.offset == upload.length:
+            return self.open_writer(principal, upload_id, offset=upload.offset).close().upload
+        return upload
+
+    def terminate(self, principal: Principal, upload_id: str) -> None:
+        """Abandon an unfinished upload; its item was never registered and is removed.
+
+        Raises NotFound, Conflict (already completed: evidence is never deleted), UploadBusy.
+        """
+        require(principal, UPLOAD_ROLES, "terminating uploads")
+        upload = self._load(principal, upload_id)
+        if upload.status is not UploadStatus.RECEIVING:
+            raise Conflict(f"upload is {upload.status.value} and cannot be terminated")
+        with self._open_locked(upload.id):
+            with self._uow() as repo:
+                current = repo.get_upload(upload.id, for_update=True)
+                if current is None or current.status is not UploadStatus.RECEIVING:
+                    raise Conflict("upload is no longer receiving")
+                repo.save_upload(current.model_copy(update={
+                    "status": UploadStatus.TERMINATED, "updated_at": self._clock.now()}))
+                repo.delete_item(current.item_id)
+            self.spool_path(upload.id).unlink(missing_ok=True)
+        self._hashes.drop(upload.id)
+        _logger.info("upload terminated upload=%s", upload.id)
+
+    # -- receiving bytes ------------------------------------------------------------------
+    def open_writer(self, principal: Principal, upload_id: str, *, offset: int,
+                    content_length: int | None = None) -> UploadWriter:
+        """Lock the upload and prepare to append at ``offset``.
+
+        Raises NotFound, Conflict (not receiving), UploadBusy, UploadOffsetMismatch,
+        PayloadTooLarge (the declared chunk would pass the declared length).
+        """
+        require(principal, UPLOAD_ROLES, "uploading evidence")
+        upload = self._load(principal, upload_id)
+        if upload.status is not UploadStatus.RECEIVING:
+            raise Conflict(f"upload is {upload.status.value}")
+        if upload.expires_at <= self._clock.now():
+            raise Conflict("upload has expired")
+        handle = self._open_locked(upload.id)
+        try:
+            with self._uow() as repo:  # re-read under the lock: another writer may have moved it
+                fresh = repo.get_upload(upload.id)
+            assert fresh is not None
+            if offset != fresh.offset:
+                raise UploadOffsetMismatch(
+                    f"Upload-Offset {offset} does not match the stored offset {fresh.offset}",
+                    expected=fresh.offset)
+            if content_length is not None and offset + content_length > fresh.length:
+                raise PayloadTooLarge(
+                    f"chunk of {content_length} bytes at offset {offset} passes the declared "
+                    f"length {fresh.length}")
+            hasher = self._resume_hasher(fresh, handle)
+        except BaseException:
+            handle.close()
+            raise
+        return UploadWriter(self, fresh, handle, hasher)
+
+    def _resume_hasher(self, upload: Upload, handle: BinaryIO) -> DualHasher:
+        handle.truncate(upload.offset)  # drop bytes written after the last committed offset
+        hasher = self._hashes.take(upload.id, upload.offset)
+        if hasher is None:
+            _logger.info("rebuilding hash state upload=%s offset=%d", upload.id, upload.offset)
+            hasher = DualHasher()
+            handle.seek(0)
+            remaining = upload.offset
+            while remaining:
+                block = handle.read(min(remaining, 8 << 20))
+                if not block:
+                    raise Conflict("spool file is shorter than the committed offset")
+                hasher.update(block)
+                remaining -= len(block)
+        handle.seek(upload.offset)
+        return hasher
+
+    def _load(self, principal: Principal, upload_id: str) -> Upload:
+        try:
+            uuid.UUID(upload_id)
+        except ValueError as exc:
+            raise NotFound("upload not found") from exc
+        with self._uow() as repo:
+            upload = repo.get_upload(upload_id)
+        if upload is None or upload.department_id != principal.department_id:
+            raise NotFound("upload not found")
+        return upload
+
+    def _open_locked(self, upload_id: str) -> BinaryIO:
+        path = self.spool_path(upload_id)
+        try:
+            handle = open(path, "r+b")  # noqa: SIM115 - owned by the UploadWriter
+        except FileNotFoundError as exc:
+            raise Conflict("upload data is missing") from exc
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            handle.close()
+            raise UploadBusy("another request is writing this upload") from exc
+        return handle
+
+    def _commit_offset(self, upload: Upload, new_offset: int) -> Upload:
+        with self._uow() as repo:
+            moved = repo.advance_upload_offset(upload.id, expected=upload.offset, new=new_offset,
+                                               at=self._clock.now())
+        if not moved:
+            raise Conflict("upload changed while it was being written")
+        return upload.model_copy(update={"offset": new_offset})
+
+    def _finalise(self, upload: Upload, hasher: DualHasher) -> IngestResult:
+        sha256, sm3 = hasher.sha256().value, hasher.sm3().value
+        spool = self.spool_path(upload.id)
+        if upload.declared_sha256 and upload.declared_sha256 != sha256:
+            self._reject(upload, f"declared sha256 {upload.declared_sha256} but received {sha256}")
+            raise DigestMismatch(
+                f"received bytes hash to {sha256}, not the declared {upload.declared_sha256}; "
+                "the item was not registered")
+        key = content_key(sha256)
+        newly_stored = self._store.put_file(key, spool, size=upload.length)
+        now = self._clock.now()
+        with self._uow() as repo:
+            item = repo.get_item(upload.item_id, upload.department_id)
+            if item is None:
+                raise Conflict("the item of this upload no longer exists")
+            flags = set(item.flags)
+            if upload.length == 0:
+                flags.add(ItemFlag.EMPTY_FILE)
+            if repo.count_items_with_sha256(sha256):
+                flags.add(ItemFlag.DUPLICATE_CONTENT)
+            item = item.model_copy(update={
+                "status": ItemStatus.STORED, "size": upload.length, "sha256": sha256,
+                "sm3": sm3, "storage_key": key, "stored_at": now, "flags": frozenset(flags)})
+            upload = upload.model_copy(update={
+                "status": UploadStatus.COMPLETED, "offset": upload.length, "updated_at": now})
+            repo.save_item(item)
+            repo.save_upload(upload)
+        spool.unlink(missing_ok=True)
+        self._hashes.drop(upload.id)
+        _logger.info("item stored item=%s sha256=%s size=%d new_object=%s",
+                     item.id, sha256, upload.length, newly_stored)
+        return IngestResult(upload=upload, item=item)
+
+    def _reject(self, upload: Upload, reason: str) -> None:
+        with self._uow() as repo:
+            repo.save_upload(upload.model_copy(update={
+                "status": UploadStatus.REJECTED, "reason": reason,
+                "updated_at": self._clock.now()}))
+            repo.delete_item(upload.item_id)
+        self.spool_path(upload.id).unlink(missing_ok=True)
+        self._hashes.drop(upload.id)
+        _logger.warning("upload rejected upload=%s reason=%s", upload.id, reason)
+
+    def recover(self) -> int:
+        """Finalise uploads whose bytes all arrived before a crash; returns how many."""
+        done = 0
+        with self._uow() as repo:
+            pending = [u for u in repo.list_uploads(UploadStatus.RECEIVING.value)
+                       if u.offset == u.length]
+        for upload in pending:
+            try:
+                handle = self._open_locked(upload.id)
+            except (UploadBusy, Conflict):
+                continue
+            try:
+                hasher = self._resume_hasher(upload, handle)
+                self._finalise(upload, hasher)
+                done += 1
+            except DigestMismatch:
+                done += 1
+            finally:
+                handle.close()
+        return done
+
+
+class UploadWriter:
+    """Appends one PATCH request's bytes to a locked upload. Use as a context manager."""
+
+    def __init__(self, service: IngestService, upload: Upload, handle: BinaryIO,
+                 hasher: DualHasher) -> None:
+        self._svc = service
+        self.upload = upload
+        self._handle = handle
+        self._hasher = hasher
+        self.offset = upload.offset
+        self.item: EvidenceItem | None = None
+        self._closed = False
+
+    def __enter__(self) -> UploadWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def write(self, data: bytes) -> None:
+        """Append and hash; raises PayloadTooLarge (nothing of ``data`` is kept) past the end."""
+        if self.offset + len(data) > self.upload.length:
+            raise PayloadTooLarge(
+                f"data passes the declared length of {self.upload.length} bytes")
+        self._handle.write(data)
+        self._hasher.update(data)
+        self.offset += len(data)
+        if self.offset - self.upload.offset >= self._svc._checkpoint:
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Make the bytes so far durable, then commit the offset."""
+        if self.offset == self.upload.offset:
+            return
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self.upload = self._svc._commit_offset(self.upload, self.offset)
+
+    def close(self) -> IngestResult:
+        """Commit progress, finalise if complete, and release the lock (idempotent)."""
+        if self._closed:
+            return IngestResult(upload=self.upload, item=self.item)
+        try:
+            self.checkpoint()
+            self._svc._hashes.put(self.upload.id, self.offset, self._hasher)
+            if self.offset == self.upload.length:
+                result = self._svc._finalise(self.upload, self._hasher)
+                self.upload, self.item = result.upload, result.item
+        finally:
+            self._closed = True
+            self._handle.close()
+        return IngestResult(upload=self.upload, item=self.item)
+
