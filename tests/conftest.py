@@ -34,9 +34,9 @@ def _unavailable(config: pytest.Config, reason: str) -> None:
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     skip_external = item.config.getoption("--skip-external")
-    if item.get_closest_marker("db"):
-        if skip_external or not os.environ.get("TEST_POSTGRES_URL"):
-            _unavailable(item.config, "PostgreSQL test needs TEST_POSTGRES_URL")
+    if item.get_closest_marker("db") and (
+            skip_external or not os.environ.get("TEST_POSTGRES_URL")):
+        _unavailable(item.config, "PostgreSQL test needs TEST_POSTGRES_URL")
     if item.get_closest_marker("minio") and skip_external:
         _unavailable(item.config, "S3 test skipped by --skip-external")
 

@@ -11,8 +11,8 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 _HOST = "127.0.0.1"
 _START_TIMEOUT_SECONDS = 30.0

@@ -1,0 +1,47 @@
+# Two commands do all setup on a fresh machine:
+#   make run   - create .venv, install everything, start the service on http://127.0.0.1:8000
+#   make test  - the same setup, then lint, architecture contracts and the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# The database every python-svc machine (and CI) runs; tests skip visibly without it, except
+# under CI=true, where a missing service fails the run.
+TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
+export TEST_POSTGRES_URL
+
+.PHONY: run test lint system-deps bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Debian's ffmpeg when it is missing and we may install it (root + apt); otherwise say so.
+system-deps:
+	@if ! command -v ffmpeg >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing ffmpeg from Debian"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null) \
+	      || echo "warning: could not install ffmpeg (video analysis arrives later and will fall back to imageio-ffmpeg)"; \
+	  else \
+	    echo "note: ffmpeg not found and apt-get not usable; install it for video analysis"; \
+	  fi; \
+	fi
+
+run: $(STAMP) system-deps
+	$(BIN)/evidence serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check evidence_service tests bench
+	$(BIN)/lint-imports
+
+test: $(STAMP) system-deps lint
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,35 @@
+"""The ``evidence`` command: serve the API, upload evidence, look at cases and items."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from evidence_service.cli import items, server, upload
+from evidence_service.domain.errors import EvidenceError
+from evidence_service.logging_setup import configure
+
+app = typer.Typer(help="Evidence custody service", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+app.command()(server.serve)
+app.command()(server.init)
+app.command()(items.login)
+app.command()(items.cases)
+app.command()(items.items)
+app.command()(items.status)
+app.command()(upload.upload)
+
+
+def main() -> None:
+    """Entry point: runs the command, printing any evidence error plainly (exit code 1)."""
+    configure("WARNING")
+    try:
+        app()
+    except EvidenceError as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        sys.exit(1)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,139 @@
+"""``evidence upload`` against a real ``evidence serve``: kill the client, kill the server.
+
+The bytes the service stored are checked against ``hashlib`` of the local file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from evidence_service.domain.hashing import new_sm3
+from tests.support.live import EVIDENCE, LiveServer
+
+pytestmark = pytest.mark.slow
+MIB = 1 << 20
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[LiveServer]:
+    live = LiveServer(var_dir=tmp_path / "var")
+    live.start()
+    yield live
+    live.stop()
+
+
+def _make_file(path: Path, size: int) -> Path:
+    with path.open("wb") as fh:
+        for _ in range(size // MIB):
+            fh.write(os.urandom(MIB))
+        fh.write(os.urandom(size % MIB))
+    return path
+
+
+def _digests(path: Path) -> tuple[str, str]:
+    sha, sm3 = hashlib.sha256(), new_sm3()
+    with path.open("rb") as fh:
+        while block := fh.read(4 * MIB):
+            sha.update(block)
+            sm3.update(block)
+    return sha.hexdigest(), sm3.hexdigest()
+
+
+def _cli(server: LiveServer, token: str, state: Path, *args: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "EVIDENCE_SERVER": server.url, "EVIDENCE_TOKEN": token,
+           "EVIDENCE_CLI_STATE": str(state), "COLUMNS": "120"}
+    return subprocess.Popen([EVIDENCE, "upload", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+
+
+def _case(server: LiveServer, token: str, number: str) -> str:
+    r = requests.post(server.url + "/cases", headers={"Authorization": f"Bearer {token}"},
+                      json={"case_number": number, "title": "扬尘污染"}, timeout=10)
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def _wait_for_spool(server: LiveServer, at_least: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        parts = list((server.var_dir / "uploads").glob("*.part"))
+        if parts and max(p.stat().st_size for p in parts) >= at_least:
+            return
+        time.sleep(0.05)
+    raise AssertionError("upload never reached the expected size")
+
+
+def _items(server: LiveServer, token: str, case_id: str) -> list[dict[str, object]]:
+    r = requests.get(f"{server.url}/cases/{case_id}/items",
+                     headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    return list(r.json())
+
+
+def _stored_sha256(server: LiveServer, sha256: str) -> str:
+    path = server.var_dir / "objects" / "sha256" / sha256[:2] / sha256[2:4] / sha256
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(4 * MIB):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def test_client_killed_mid_upload_resumes_to_identical_bytes(server: LiveServer,
+                                                             tmp_path: Path) -> None:
+    token = server.token("enf-officer")
+    case_id = _case(server, token, "ENF-2026-050")
+    source = _make_file(tmp_path / "recorder-shift.mp4", 50 * MIB)
+    sha256, sm3 = _digests(source)
+    state = tmp_path / "cli-state"
+
+    first = _cli(server, token, state, str(source), "--case", "ENF-2026-050",
+                 "--chunk-mb", "1", "--limit-rate", "8M", "--recorder-id", "DSJ-7")
+    _wait_for_spool(server, 12 * MIB)
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    receiving = _items(server, token, case_id)
+    assert [i["status"] for i in receiving] == ["receiving"]
+
+    second = _cli(server, token, state, str(source), "--case", case_id, "--chunk-mb", "4")
+    out, _ = second.communicate(timeout=120)
+    assert second.returncode == 0, out.decode(errors="replace")
+    items = _items(server, token, case_id)
+    assert len(items) == 1, "the resumed upload must not create a second item"
+    item = items[0]
+    assert item["status"] == "stored"
+    assert (item["sha256"], item["sm3"], item["size"]) == (sha256, sm3, 50 * MIB)
+    assert item["capture"] == {"recorder_id": "DSJ-7", "badge_number": None,  # type: ignore[comparison-overlap]
+                               "captured_at": None, "location": None}
+    assert _stored_sha256(server, sha256) == sha256
+    assert not list((server.var_dir / "uploads").glob("*.part"))
+
+
+def test_server_killed_mid_upload_client_retries_and_completes(server: LiveServer,
+                                                               tmp_path: Path) -> None:
+    token = server.token("enf-officer")
+    case_id = _case(server, token, "ENF-2026-051")
+    files = [_make_file(tmp_path / f"cam{i}.mp4", (10 + i) * MIB) for i in range(2)]
+    client = _cli(server, token, tmp_path / "state", *map(str, files), "--case", case_id,
+                  "--chunk-mb", "1", "--limit-rate", "4M", "--parallel", "2")
+    _wait_for_spool(server, 3 * MIB)
+    server.kill()
+    time.sleep(1)
+    server.start()
+    out, _ = client.communicate(timeout=180)
+    assert client.returncode == 0, out.decode(errors="replace") + server.log_tail()
+    stored = {i["original_filename"]: i for i in _items(server, token, case_id)}
+    assert set(stored) == {"cam0.mp4", "cam1.mp4"}
+    for path in files:
+        sha256, sm3 = _digests(path)
+        assert stored[path.name]["sha256"] == sha256
+        assert stored[path.name]["sm3"] == sm3
+        assert stored[path.name]["status"] == "stored"
