@@ -63,7 +63,7 @@ class DualHasher:
         self._sm3: _Hash | None = new_sm3() if with_sm3 else None
         self.length = 0
 
-    def update(self, data: bytes | memoryview) -> None:
+    def update(self, data: bytes | bytearray | memoryview) -> None:
         """Hash ``data``; large buffers are hashed by both algorithms in parallel."""
         self.length += len(data)
         if self._sm3 is None:

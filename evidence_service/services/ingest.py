@@ -329,7 +329,7 @@ class UploadWriter:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | bytearray) -> None:
         """Append and hash; raises PayloadTooLarge (nothing of ``data`` is kept) past the end."""
         if self.offset + len(data) > self.upload.length:
             raise PayloadTooLarge(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream
 from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
@@ -18,12 +19,13 @@ from evidence_service.api import metrics
 from evidence_service.api.deps import CurrentPrincipal, ServicesDep
 from evidence_service.api.schemas import ItemOut, UploadOut
 from evidence_service.api.tus import TUS_EXTENSIONS, TUS_VERSION, new_upload_from_headers
-from evidence_service.domain.errors import InvalidInput
+from evidence_service.domain.errors import EvidenceError, InvalidInput
 from evidence_service.domain.models import Upload
 from evidence_service.services.ingest import IngestResult, UploadWriter
 
 router = APIRouter(prefix="/uploads", tags=["uploads"])
 _BUFFER = 1 << 20
+_QUEUE = 4
 _OFFSET_CT = "application/offset+octet-stream"
 
 
@@ -130,18 +132,48 @@ def terminate_upload(upload_id: str, principal: CurrentPrincipal, services: Serv
 
 
 async def _pump(request: Request, writer: UploadWriter) -> None:
-    buffer = bytearray()
-    async for chunk in request.stream():
-        buffer += chunk
-        if len(buffer) >= _BUFFER:
-            data = bytes(buffer)
-            buffer.clear()
+    """Receive on the event loop while a worker thread writes and hashes the previous buffers.
+
+    The queue holds a few MiB at most, so memory stays flat however large the upload; when the
+    disk or the hashers fall behind, the queue fills and TCP back-pressure slows the client.
+    """
+    send, receive = anyio.create_memory_object_stream[bytearray](max_buffer_size=_QUEUE)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_write_all, receive, writer)
+            async with send:
+                buffer = bytearray()
+                async for chunk in request.stream():
+                    buffer += chunk
+                    if len(buffer) >= _BUFFER:
+                        await send.send(buffer)
+                        buffer = bytearray()
+                if buffer:
+                    await send.send(buffer)
+    except BaseExceptionGroup as group:  # surface the first real error, not the group
+        raise _first_error(group) from None
+
+
+async def _write_all(receive: MemoryObjectReceiveStream[bytearray], writer: UploadWriter) -> None:
+    async with receive:
+        async for data in receive:
             await anyio.to_thread.run_sync(writer.write, data)
             metrics.BYTES_INGESTED.inc(len(data))
-    if buffer:
-        data = bytes(buffer)
-        await anyio.to_thread.run_sync(writer.write, data)
-        metrics.BYTES_INGESTED.inc(len(data))
+
+
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    leaves: list[BaseException] = []
+    stack: list[BaseException] = [group]
+    while stack:
+        exc = stack.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            stack.extend(reversed(exc.exceptions))
+        else:
+            leaves.append(exc)
+    for exc in leaves:
+        if isinstance(exc, EvidenceError):
+            return exc
+    return leaves[0]
 
 
 def _header_int(value: str | None, name: str) -> int:
