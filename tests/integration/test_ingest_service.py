@@ -1,0 +1,133 @@
+"""IngestService on SQLite + the filesystem store: locking, crash recovery, store outages."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from evidence_service.adapters.db import SqlUnitOfWork, make_engine, make_session_factory, upgrade
+from evidence_service.adapters.storage import FilesystemObjectStore
+from evidence_service.domain.errors import StorageUnavailable, UploadBusy
+from evidence_service.domain.models import (
+    DepartmentKind,
+    EvidenceKind,
+    NewUpload,
+    Principal,
+    Role,
+    UploadStatus,
+)
+from evidence_service.services.cases import CaseService
+from evidence_service.services.clock import SystemClock
+from evidence_service.services.identity import IdentityService
+from evidence_service.services.ingest import IngestService
+
+
+class _FlakyStore(FilesystemObjectStore):
+    """A real filesystem store whose writes fail while ``down`` is set (an outage)."""
+
+    down = False
+
+    def put_file(self, key: str, source: Path, *, size: int) -> bool:
+        if self.down:
+            raise StorageUnavailable("object store unreachable")
+        return super().put_file(key, source, size=size)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[tuple[IngestService, Principal, str, _FlakyStore]]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    upgrade(engine)
+    uow = SqlUnitOfWork(make_session_factory(engine))
+    clock = SystemClock()
+    identity = IdentityService(uow=uow, clock=clock, jwt_secret="s" * 32,
+                               jwt_ttl=timedelta(hours=1))
+    dept = identity.create_department(None, code="ENF", name="执法",
+                                      kind=DepartmentKind.ENFORCEMENT)
+    user = identity.create_user(None, department_id=dept.id, username="o",
+                                password="long enough password", roles=[Role.OFFICER])
+    officer = Principal(kind="user", id=user.id, department_id=dept.id,
+                        roles=frozenset({Role.OFFICER}), name="o")
+    case = CaseService(uow=uow, clock=clock).create_case(officer, case_number="C1", title="t")
+    store = _FlakyStore(tmp_path / "objects")
+    ingest = IngestService(uow=uow, store=store, spool_dir=tmp_path / "spool", clock=clock,
+                           max_upload_bytes=1 << 30, expiry=timedelta(hours=1),
+                           checkpoint_bytes=64 * 1024)
+    yield ingest, officer, case.id, store
+    engine.dispose()
+
+
+def _new(case_id: str, data: bytes) -> NewUpload:
+    return NewUpload(case_id=case_id, filename="a.mp4", media_type="video/mp4",
+                     kind=EvidenceKind.AUDIO_VISUAL, length=len(data),
+                     declared_sha256=hashlib.sha256(data).hexdigest())
+
+
+def test_second_writer_is_refused_while_first_holds_the_upload(world) -> None:  # type: ignore[no-untyped-def]
+    ingest, officer, case_id, _ = world
+    upload = ingest.create_upload(officer, _new(case_id, b"x" * 100)).upload
+    first = ingest.open_writer(officer, upload.id, offset=0)
+    with pytest.raises(UploadBusy):
+        ingest.open_writer(officer, upload.id, offset=0)
+    first.write(b"x" * 100)
+    assert first.close().upload.status is UploadStatus.COMPLETED
+
+
+def test_crash_before_finalise_is_recovered_on_start(world) -> None:  # type: ignore[no-untyped-def]
+    ingest, officer, case_id, _ = world
+    data = os.urandom(300_000)
+    upload = ingest.create_upload(officer, _new(case_id, data)).upload
+    writer = ingest.open_writer(officer, upload.id, offset=0)
+    writer.write(data)
+    writer.checkpoint()  # every byte durable and committed ...
+    writer._handle.close()  # ... then the process dies before finalising
+    ingest._hashes.drop(upload.id)
+    assert ingest.recover() == 1
+    status = ingest.get_upload(officer, upload.id)
+    assert status.status is UploadStatus.COMPLETED
+
+
+def test_uncommitted_tail_is_dropped_on_resume(world) -> None:  # type: ignore[no-untyped-def]
+    ingest, officer, case_id, _ = world
+    data = os.urandom(200_000)
+    upload = ingest.create_upload(officer, _new(case_id, data)).upload
+    writer = ingest.open_writer(officer, upload.id, offset=0)
+    writer.write(data[:70_000])  # past the 64 KiB checkpoint: committed
+    writer.write(data[70_000:100_000])  # written but not committed
+    committed = ingest.get_upload(officer, upload.id).offset
+    writer._handle.write(b"garbage that was never committed")
+    writer._handle.close()
+    ingest._hashes.drop(upload.id)
+    assert committed == 70_000
+    with ingest.open_writer(officer, upload.id, offset=committed) as resumed:
+        resumed.write(data[committed:])
+    done = ingest.get_upload(officer, upload.id)
+    assert done.status is UploadStatus.COMPLETED
+    with ingest._uow() as repo:
+        item = repo.get_item(done.item_id, officer.department_id)
+    assert item is not None and item.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_store_outage_keeps_upload_and_completes_later(world) -> None:  # type: ignore[no-untyped-def]
+    ingest, officer, case_id, store = world
+    data = os.urandom(150_000)
+    created = ingest.create_upload(officer, _new(case_id, data))
+    store.down = True
+    writer = ingest.open_writer(officer, created.upload.id, offset=0)
+    writer.write(data)
+    with pytest.raises(StorageUnavailable):
+        writer.close()
+    with ingest._uow() as repo:  # nothing half-registered: the item is still receiving
+        item = repo.get_item(created.item.id, officer.department_id)
+    assert item is not None and item.status.value == "receiving" and item.sha256 is None
+    with pytest.raises(StorageUnavailable):  # HEAD retries finalising and still fails
+        ingest.get_upload(officer, created.upload.id)
+    store.down = False
+    done = ingest.get_upload(officer, created.upload.id)
+    assert done.status is UploadStatus.COMPLETED
+    digest = hashlib.sha256(data).hexdigest()
+    assert store.exists(f"sha256/{digest[:2]}/{digest[2:4]}/{digest}")
