@@ -36,6 +36,7 @@ run: $(STAMP) system-deps
 lint: $(STAMP)
 	$(BIN)/ruff check evidence_service tests bench
 	$(BIN)/lint-imports
+	$(BIN)/mypy evidence_service
 
 test: $(STAMP) system-deps lint
 	$(BIN)/python -m pytest

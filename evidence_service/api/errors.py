@@ -76,6 +76,13 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, (ValueError, RecursionError)):
+        # FastAPI answers a JSON body that is not UTF-8 (or nests too deep) with a bare 400;
+        # report it like any other body that is not valid JSON.
+        reason = ("body is not valid UTF-8" if isinstance(exc.__cause__, UnicodeDecodeError)
+                  else "body could not be parsed")
+        return await _validation_error(request, RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body",), "msg": reason}]))
     metrics.ERRORS.labels(kind=f"http_{exc.status_code}").inc()
     return JSONResponse(error_body(f"http_{exc.status_code}", str(exc.detail)),
                         status_code=exc.status_code, headers=exc.headers)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from evidence_service.domain.models import (
     CaptureMetadata,
@@ -19,6 +21,15 @@ from evidence_service.domain.models import (
     UploadStatus,
 )
 
+
+def _no_controls(value: str) -> str:
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+#: Free text that is stored and shown: no NUL or other control characters.
+_Text = Annotated[str, AfterValidator(_no_controls)]
 _Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
 
 
@@ -31,7 +42,7 @@ class _Out(BaseModel):
 
 
 class LoginIn(_In):
-    username: str = Field(min_length=1, max_length=128)
+    username: _Text = Field(min_length=1, max_length=128)
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -54,7 +65,7 @@ class PrincipalOut(BaseModel):
 
 class DepartmentIn(_In):
     code: str = _Code
-    name: str = Field(min_length=1, max_length=256)
+    name: _Text = Field(min_length=1, max_length=256)
     kind: DepartmentKind
 
 
@@ -70,8 +81,8 @@ class UserIn(_In):
     username: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(min_length=10, max_length=1024)
     roles: list[Role] = Field(min_length=1)
-    display_name: str | None = Field(default=None, max_length=256)
-    badge_number: str | None = Field(default=None, max_length=64)
+    display_name: _Text | None = Field(default=None, max_length=256)
+    badge_number: _Text | None = Field(default=None, max_length=64)
 
 
 class UserOut(_Out):
@@ -85,8 +96,8 @@ class UserOut(_Out):
 
 
 class DeviceTokenIn(_In):
-    device_id: str = Field(min_length=1, max_length=128)
-    label: str = Field(default="", max_length=256)
+    device_id: _Text = Field(min_length=1, max_length=128)
+    label: _Text = Field(default="", max_length=256)
 
 
 class DeviceTokenOut(_Out):
@@ -103,10 +114,10 @@ class DeviceTokenCreated(DeviceTokenOut):
 
 
 class CaseIn(_In):
-    case_number: str = Field(min_length=1, max_length=128)
-    title: str = Field(min_length=1, max_length=512)
-    cause_of_action: str | None = Field(default=None, max_length=512)
-    party: str | None = Field(default=None, max_length=512)
+    case_number: _Text = Field(min_length=1, max_length=128)
+    title: _Text = Field(min_length=1, max_length=512)
+    cause_of_action: _Text | None = Field(default=None, max_length=512)
+    party: _Text | None = Field(default=None, max_length=512)
     classification: Classification = Classification.INTERNAL
 
 

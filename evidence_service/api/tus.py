@@ -25,10 +25,12 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
+from enum import StrEnum
+from typing import TypeVar
 
 from pydantic import ValidationError
 
-from evidence_service.domain.errors import InvalidInput
+from evidence_service.domain.errors import InvalidInput, PayloadTooLarge
 from evidence_service.domain.hashing import parse_hex_digest
 from evidence_service.domain.models import (
     CaptureMetadata,
@@ -40,6 +42,7 @@ from evidence_service.domain.models import (
 from evidence_service.domain.rules import validate_filename, validate_media_type
 
 TUS_VERSION = "1.0.0"
+_E = TypeVar("_E", bound=StrEnum)
 TUS_EXTENSIONS = "creation,termination"
 _TAGS = set(EvidenceTags.model_fields)
 _CAPTURE = {"recorder_id", "badge_number", "location"}
@@ -83,7 +86,7 @@ def _required(meta: dict[str, bytes], key: str) -> str:
     return value
 
 
-def _enum(value: str, enum: type[EvidenceKind] | type[Classification], what: str) -> object:
+def _enum(value: str, enum: type[_E], what: str) -> _E:
     try:
         return enum(value)
     except ValueError as exc:
@@ -91,40 +94,51 @@ def _enum(value: str, enum: type[EvidenceKind] | type[Classification], what: str
         raise InvalidInput(f"unknown {what} {value[:40]!r}; expected one of: {allowed}") from exc
 
 
+def _timestamp(value: str | None, key: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{key} must be an ISO 8601 time, not {value[:40]!r}") from exc
+    if parsed.tzinfo is None:
+        raise InvalidInput(f"{key} must include a timezone offset")
+    return parsed
+
+
 def new_upload_from_headers(*, length_header: str | None, metadata: str | None) -> NewUpload:
     """Build a :class:`NewUpload` from tus creation headers; raises InvalidInput."""
     if length_header is None:
         raise InvalidInput("Upload-Length is required (deferred length is not supported)")
-    if not length_header.isdigit() or len(length_header) > 19:
+    if not (length_header.isascii() and length_header.isdigit()):
         raise InvalidInput("Upload-Length must be a non-negative integer")
+    if len(length_header.lstrip("0")) > 19:
+        raise PayloadTooLarge("Upload-Length exceeds the maximum upload size")
     meta = parse_metadata(metadata)
     if "filename" not in meta:
         raise InvalidInput("Upload-Metadata must include 'filename'")
     filename = validate_filename(meta["filename"])
     kind = _enum(_required(meta, "kind"), EvidenceKind, "evidence kind")
     sha = _text(meta, "sha256")
-    captured = _text(meta, "captured_at")
+    captured_at = _timestamp(_text(meta, "captured_at"), "captured_at")
     try:
-        capture = CaptureMetadata(
-            captured_at=datetime.fromisoformat(captured) if captured else None,
-            **{k: _text(meta, k) for k in _CAPTURE})
-        if capture.captured_at is not None and capture.captured_at.tzinfo is None:
-            raise InvalidInput("captured_at must include a timezone offset")
+        capture = CaptureMetadata(captured_at=captured_at,
+                                  **{k: _text(meta, k) for k in _CAPTURE})
         tags = EvidenceTags(**{k: _text(meta, f"tag_{k}") for k in _TAGS})
         return NewUpload(
             case_id=_required(meta, "case_id"), filename=filename,
             media_type=validate_media_type(_text(meta, "filetype")),
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             length=int(length_header),
             declared_sha256=parse_hex_digest(sha, algorithm="sha256").value if sha else None,
             capture=capture, tags=tags,
-            classification=_enum(_text(meta, "classification") or "internal",  # type: ignore[arg-type]
+            classification=_enum(_text(meta, "classification") or "internal",
                                  Classification, "classification"))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
         raise InvalidInput(f"invalid upload metadata {where}: {first.get('msg')}") from exc
-    except ValueError as exc:  # fromisoformat, parse_hex_digest
+    except ValueError as exc:  # parse_hex_digest
         if isinstance(exc, InvalidInput):
             raise
         raise InvalidInput(f"invalid upload metadata: {exc}") from exc

@@ -21,7 +21,7 @@ from tusclient.client import TusClient
 from tusclient.exceptions import TusCommunicationError, TusUploadFailed
 from tusclient.fingerprint.interface import Fingerprint
 from tusclient.storage.filestorage import FileStorage
-from tusclient.uploader import Uploader
+from tusclient.uploader.uploader import Uploader
 
 from evidence_service.cli.session import ApiSession, CliError
 
@@ -39,7 +39,7 @@ class _KnownDigest(Fingerprint):
         return self._key
 
 
-class LockedStorage(FileStorage):  # type: ignore[misc]
+class LockedStorage(FileStorage):
     """tuspy's URL store, made safe for parallel uploads in one process."""
 
     def __init__(self, path: Path) -> None:
@@ -99,6 +99,7 @@ class FileUpload:
             self._send_chunk(uploader)
             progress.update(task, completed=uploader.offset)
             self._throttle(started, uploader.offset - start_offset)
+        assert uploader.url is not None
         item = self._finished_item(uploader.url)
         self.storage.remove_item(key)
         if item.get("sha256") != sha256:

@@ -47,7 +47,8 @@ def load_token(server: str) -> str | None:
     path = _token_file()
     if not path.exists():
         return None
-    return json.loads(path.read_text()).get(server.rstrip("/"))
+    token = json.loads(path.read_text()).get(server.rstrip("/"))
+    return str(token) if token else None
 
 
 @dataclass

@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Protocol
+from typing import Literal, Protocol
 
 from evidence_service.domain.models import Digest
 
@@ -21,7 +21,7 @@ _PARALLEL_MIN = 256 * 1024
 
 
 class _Hash(Protocol):
-    def update(self, data: bytes | memoryview, /) -> None: ...
+    def update(self, data: bytes | bytearray | memoryview, /) -> None: ...
     def hexdigest(self) -> str: ...
 
 
@@ -36,7 +36,7 @@ def _sm3_factory() -> Callable[[], _Hash]:
                 self._h = hashes.Hash(hashes.SM3())
                 self._hex: str | None = None
 
-            def update(self, data: bytes | memoryview, /) -> None:
+            def update(self, data: bytes | bytearray | memoryview, /) -> None:
                 self._h.update(bytes(data))
 
             def hexdigest(self) -> str:
@@ -96,7 +96,7 @@ def hash_stream(chunks: Iterable[bytes]) -> tuple[Digest, Digest, int]:
     return hasher.sha256(), hasher.sm3(), hasher.length
 
 
-def parse_hex_digest(value: str, *, algorithm: str) -> Digest:
+def parse_hex_digest(value: str, *, algorithm: Literal["sha256", "sm3"]) -> Digest:
     """Parse a 64-hex-digit digest (case-insensitive); raises ValueError if malformed."""
     normalised = value.strip().lower()
     if not _HEX64.match(normalised):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+import uuid
 
 from evidence_service.domain.errors import InvalidFileName, InvalidInput, PayloadTooLarge
 
@@ -59,6 +60,18 @@ def validate_declared_length(length: int, *, max_length: int) -> int:
     if length > max_length:
         raise PayloadTooLarge(f"declared length {length} exceeds the maximum of {max_length} bytes")
     return length
+
+
+def is_canonical_uuid(value: str) -> bool:
+    """True if ``value`` is a UUID in the lowercase hyphenated form the service issues as ids.
+
+    Lookups check this first, so an id that cannot exist (a NUL byte, a megabyte of text) is
+    simply not found instead of reaching a database that rejects it with an error.
+    """
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
 
 
 def content_key(sha256_hex: str) -> str:

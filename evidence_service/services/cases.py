@@ -14,6 +14,7 @@ from evidence_service.domain.models import (
     Principal,
     Role,
 )
+from evidence_service.domain.rules import is_canonical_uuid
 from evidence_service.ports import Clock, UnitOfWork
 
 _logger = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ class CaseService:
     def get_case(self, principal: Principal, case_id: str) -> Case:
         """One case of the caller's department; raises NotFound for any other."""
         require(principal, (*READ_ROLES, Role.DEVICE), "reading cases")
+        if not is_canonical_uuid(case_id):
+            raise NotFound("case not found")
         with self._uow() as repo:
             case = repo.get_case(case_id, principal.department_id)
         if case is None:
@@ -74,16 +77,25 @@ class CaseService:
     def list_items(self, principal: Principal, case_id: str) -> Sequence[EvidenceItem]:
         """Items of one case of the caller's department; raises NotFound."""
         require(principal, READ_ROLES, "reading evidence")
+        if not is_canonical_uuid(case_id):
+            raise NotFound("case not found")
         with self._uow() as repo:
             if repo.get_case(case_id, principal.department_id) is None:
                 raise NotFound("case not found")
             return repo.list_items(case_id, principal.department_id)
 
     def get_item(self, principal: Principal, item_id: str) -> EvidenceItem:
-        """One item of the caller's department; raises NotFound for any other."""
+        """One item of the caller's department; raises NotFound for any other.
+
+        A device may read back only the items it uploaded itself (PermissionDenied otherwise).
+        """
         require(principal, (*READ_ROLES, Role.DEVICE), "reading evidence")
+        if not is_canonical_uuid(item_id):
+            raise NotFound("evidence item not found")
         with self._uow() as repo:
             item = repo.get_item(item_id, principal.department_id)
         if item is None:
             raise NotFound("evidence item not found")
+        if not principal.has_any(*READ_ROLES) and item.created_by != principal.id:
+            raise PermissionDenied("a device may read only the items it uploaded")
         return item

@@ -30,6 +30,7 @@ from evidence_service.domain.models import (
     Role,
     User,
 )
+from evidence_service.domain.rules import is_canonical_uuid
 from evidence_service.ports import Clock, UnitOfWork
 
 _logger = logging.getLogger(__name__)
@@ -152,7 +153,8 @@ class IdentityService:
         if not actor.has_any(Role.DEPARTMENT_ADMIN):
             raise PermissionDenied("only a department administrator can revoke devices")
         with self._uow() as repo:
-            if not repo.revoke_device_token(token_id, actor.department_id, self._clock.now()):
+            if not (is_canonical_uuid(token_id) and repo.revoke_device_token(
+                    token_id, actor.department_id, self._clock.now())):
                 raise NotFound("device token not found")
 
     # -- authentication -----------------------------------------------------------------------

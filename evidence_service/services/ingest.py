@@ -21,6 +21,7 @@ import fcntl
 import logging
 import os
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -46,12 +47,17 @@ from evidence_service.domain.models import (
     Upload,
     UploadStatus,
 )
-from evidence_service.domain.rules import content_key, validate_declared_length
+from evidence_service.domain.rules import (
+    content_key,
+    is_canonical_uuid,
+    validate_declared_length,
+)
 from evidence_service.ports import Clock, ObjectStore, UnitOfWork
 from evidence_service.services.cases import WRITE_ROLES, require
 
 _logger = logging.getLogger(__name__)
 UPLOAD_ROLES = (*WRITE_ROLES, Role.DEVICE)
+_checkpoints = ThreadPoolExecutor(max_workers=4, thread_name_prefix="upload-fsync")
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,8 @@ class IngestService:
         """
         require(principal, UPLOAD_ROLES, "uploading evidence")
         validate_declared_length(new.length, max_length=self.max_upload_bytes)
+        if not is_canonical_uuid(new.case_id):
+            raise NotFound("case not found")
         now = self._clock.now()
         item = EvidenceItem(
             id=str(uuid.uuid4()), case_id=new.case_id, department_id=principal.department_id,
@@ -227,7 +235,7 @@ class IngestService:
     def _open_locked(self, upload_id: str) -> BinaryIO:
         path = self.spool_path(upload_id)
         try:
-            handle = open(path, "r+b")  # noqa: SIM115 - owned by the UploadWriter
+            handle = open(path, "r+b", buffering=0)  # noqa: SIM115 - owned by the UploadWriter
         except FileNotFoundError as exc:
             raise Conflict("upload data is missing") from exc
         try:
@@ -263,7 +271,7 @@ class IngestService:
             flags = set(item.flags)
             if upload.length == 0:
                 flags.add(ItemFlag.EMPTY_FILE)
-            if repo.count_items_with_sha256(sha256):
+            if repo.count_items_with_sha256(sha256, upload.department_id):
                 flags.add(ItemFlag.DUPLICATE_CONTENT)
             item = item.model_copy(update={
                 "status": ItemStatus.STORED, "size": upload.length, "sha256": sha256,
@@ -322,6 +330,8 @@ class UploadWriter:
         self.offset = upload.offset
         self.item: EvidenceItem | None = None
         self._closed = False
+        self._pending: Future[Upload] | None = None
+        self._last_checkpoint = upload.offset
 
     def __enter__(self) -> UploadWriter:
         return self
@@ -330,28 +340,56 @@ class UploadWriter:
         self.close()
 
     def write(self, data: bytes | bytearray) -> None:
-        """Append and hash; raises PayloadTooLarge (nothing of ``data`` is kept) past the end."""
+        """Append and hash; raises PayloadTooLarge (nothing of ``data`` is kept) past the end.
+
+        Every ``checkpoint_bytes`` a background checkpoint starts: fdatasync, then commit the
+        offset. Writing goes on meanwhile, so the disk flush overlaps hashing.
+        """
         if self.offset + len(data) > self.upload.length:
             raise PayloadTooLarge(
                 f"data passes the declared length of {self.upload.length} bytes")
-        self._handle.write(data)
+        view = memoryview(data)
+        while view:  # unbuffered file: a write may be partial
+            view = view[self._handle.write(view) or 0:]
         self._hasher.update(data)
         self.offset += len(data)
-        if self.offset - self.upload.offset >= self._svc._checkpoint:
-            self.checkpoint()
+        if self.offset - self._last_checkpoint >= self._svc._checkpoint:
+            self._await_checkpoint()
+            self._last_checkpoint = self.offset
+            self._pending = _checkpoints.submit(self._make_durable, self.upload, self.offset)
+
+    def _make_durable(self, upload: Upload, offset: int) -> Upload:
+        os.fdatasync(self._handle.fileno())  # covers every byte written up to ``offset``
+        return self._svc._commit_offset(upload, offset)
+
+    def _await_checkpoint(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self.upload = pending.result()
 
     def checkpoint(self) -> None:
-        """Make the bytes so far durable, then commit the offset."""
-        if self.offset == self.upload.offset:
-            return
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self.upload = self._svc._commit_offset(self.upload, self.offset)
+        """Make the bytes so far durable and commit the offset, now."""
+        self._await_checkpoint()
+        if self.offset != self.upload.offset:
+            self.upload = self._make_durable(self.upload, self.offset)
+        self._last_checkpoint = self.offset
 
     def close(self) -> IngestResult:
         """Commit progress, finalise if complete, and release the lock (idempotent)."""
         if self._closed:
             return IngestResult(upload=self.upload, item=self.item)
+        try:
+            self.checkpoint()
+            self._svc._hashes.put(self.upload.id, self.offset, self._hasher)
+            if self.offset == self.upload.length:
+                result = self._svc._finalise(self.upload, self._hasher)
+                self.upload, self.item = result.upload, result.item
+        finally:
+            self._closed = True
+            if self._pending is not None:  # an error cut the checkpoint short: let it finish
+                self._pending.exception()
+            self._handle.close()
+        return IngestResult(upload=self.upload, item=self.item)
         try:
             self.checkpoint()
             self._svc._hashes.put(self.upload.id, self.offset, self._hasher)

@@ -96,8 +96,9 @@ def test_uncommitted_tail_is_dropped_on_resume(world) -> None:  # type: ignore[n
     data = os.urandom(200_000)
     upload = ingest.create_upload(officer, _new(case_id, data)).upload
     writer = ingest.open_writer(officer, upload.id, offset=0)
-    writer.write(data[:70_000])  # past the 64 KiB checkpoint: committed
-    writer.write(data[70_000:100_000])  # written but not committed
+    writer.write(data[:70_000])
+    writer.checkpoint()  # durable and committed
+    writer.write(data[70_000:100_000])  # written but not committed (under 64 KiB more)
     committed = ingest.get_upload(officer, upload.id).offset
     writer._handle.write(b"garbage that was never committed")
     writer._handle.close()

@@ -146,8 +146,9 @@ class SqlRepository:
         )
         return _models(EvidenceItem, self._s.scalars(q.order_by(EvidenceItemRow.created_at)).all())
 
-    def count_items_with_sha256(self, sha256: str) -> int:
-        q = select(func.count()).where(EvidenceItemRow.sha256 == sha256)
+    def count_items_with_sha256(self, sha256: str, department_id: str) -> int:
+        q = select(func.count()).where(EvidenceItemRow.sha256 == sha256,
+                                       EvidenceItemRow.department_id == department_id)
         return int(self._s.scalar(q) or 0)
 
     # uploads

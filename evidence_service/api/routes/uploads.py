@@ -11,7 +11,7 @@ from typing import Annotated
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
-from fastapi import APIRouter, Header, Request, Response, status
+from fastapi import APIRouter, Header, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 
@@ -30,8 +30,11 @@ _OFFSET_CT = "application/offset+octet-stream"
 
 
 def _check_version(tus_resumable: str | None) -> None:
+    """tus 1.0: an unsupported or missing version is answered 412 with ``Tus-Version``."""
     if tus_resumable != TUS_VERSION:
-        raise InvalidInput(f"Tus-Resumable must be {TUS_VERSION}")
+        raise HTTPException(status.HTTP_412_PRECONDITION_FAILED,
+                            detail=f"Tus-Resumable must be {TUS_VERSION}",
+                            headers={"Tus-Resumable": TUS_VERSION, "Tus-Version": TUS_VERSION})
 
 
 def _tus_headers(upload: Upload, result_item: str | None = None) -> dict[str, str]:
@@ -177,7 +180,7 @@ def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
 
 
 def _header_int(value: str | None, name: str) -> int:
-    if value is None or not value.isdigit() or len(value) > 19:
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > 19:
         raise InvalidInput(f"{name} must be a non-negative integer")
     return int(value)
 
