@@ -5,18 +5,27 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+NPM_STAMP := node_modules/.installed-stamp
 # The database every python-svc machine (and CI) runs; tests skip visibly without it, except
 # under CI=true, where a missing service fails the run.
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export TEST_POSTGRES_URL
 
-.PHONY: run test lint system-deps bench clean
+.PHONY: run test lint system-deps bench clean contracts
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# anvil (the dev chain node), solc-js and OpenZeppelin, pinned in package-lock.json
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
+
+contracts: $(STAMP) $(NPM_STAMP)
+	$(BIN)/python -m contracts.build
 
 # Debian's ffmpeg when it is missing and we may install it (root + apt); otherwise say so.
 system-deps:
@@ -30,19 +39,19 @@ system-deps:
 	  fi; \
 	fi
 
-run: $(STAMP) system-deps
+run: $(STAMP) $(NPM_STAMP) system-deps
 	$(BIN)/evidence serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check evidence_service tests bench
+	$(BIN)/ruff check evidence_service contracts ledger_node tests bench
 	$(BIN)/lint-imports
-	$(BIN)/mypy evidence_service
+	$(BIN)/mypy evidence_service contracts ledger_node
 
-test: $(STAMP) system-deps lint
+test: $(STAMP) $(NPM_STAMP) system-deps lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules

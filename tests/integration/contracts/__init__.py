@@ -1,0 +1,1 @@
+"""Integration tests of the EvidenceRegistry contract on a real anvil node."""

@@ -1,0 +1,1 @@
+"""Integration tests of ledger_node: anvil supervision, deployment, keystores, CLI."""
