@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from evidence_service.api.deps import CurrentPrincipal, ServicesDep
+from evidence_service.api.guards import GuardedRoute
 from evidence_service.api.schemas import (
     DepartmentIn,
     DepartmentOut,
@@ -17,7 +18,7 @@ from evidence_service.api.schemas import (
     UserOut,
 )
 
-router = APIRouter(tags=["identity"])
+router = APIRouter(tags=["identity"], route_class=GuardedRoute)
 
 
 @router.post("/auth/login", response_model=TokenOut)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from evidence_service.api.deps import CurrentPrincipal, ServicesDep
+from evidence_service.api.guards import GuardedRoute
 from evidence_service.api.schemas import CaseIn, CaseOut, ItemOut
 
-router = APIRouter(tags=["cases"])
+router = APIRouter(tags=["cases"], route_class=GuardedRoute)
 
 
 @router.post("/cases", response_model=CaseOut, status_code=status.HTTP_201_CREATED)

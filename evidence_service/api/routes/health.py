@@ -8,9 +8,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from evidence_service.adapters.db import ping
 from evidence_service.api.deps import ServicesDep
+from evidence_service.api.guards import GuardedRoute
 from evidence_service.domain.errors import StorageUnavailable
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=GuardedRoute)
 
 
 @router.get("/healthz")

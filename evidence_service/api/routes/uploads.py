@@ -17,13 +17,14 @@ from starlette.requests import ClientDisconnect
 
 from evidence_service.api import metrics
 from evidence_service.api.deps import CurrentPrincipal, ServicesDep
+from evidence_service.api.guards import GuardedRoute
 from evidence_service.api.schemas import ItemOut, UploadOut
 from evidence_service.api.tus import TUS_EXTENSIONS, TUS_VERSION, new_upload_from_headers
 from evidence_service.domain.errors import EvidenceError, InvalidInput
 from evidence_service.domain.models import Upload
 from evidence_service.services.ingest import IngestResult, UploadWriter
 
-router = APIRouter(prefix="/uploads", tags=["uploads"])
+router = APIRouter(prefix="/uploads", tags=["uploads"], route_class=GuardedRoute)
 _BUFFER = 1 << 20
 _QUEUE = 4
 _OFFSET_CT = "application/offset+octet-stream"

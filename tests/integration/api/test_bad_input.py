@@ -7,6 +7,7 @@ at the end that the item and its case are exactly as they were.
 from __future__ import annotations
 
 import hashlib
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -381,7 +382,7 @@ def test_overlong_metadata_value(api: Api, stored: Stored, field: str) -> None:
 @pytest.mark.parametrize("body", [
     b"{", b"not json", b'{"case_number": "A-1", "title": "x",}', b"\xff\xfe\x00{",
     b'{"case_number": "A-\xff", "title": "x"}', b'{"case_number": "\xe4\xb8", "title": "x"}',
-    b"[]", b'"A-1"', b"null", b"[" * 100_000, b'{"case_number": 1, "title": "x"}',
+    b"[]", b'"A-1"', b"null", b'{"case_number": 1, "title": "x"}',
     b'{"case_number": "A-1", "title": "x", "status": "closed"}',
     b'{"case_number": "A-1", "title": "x", "classification": "secret"}',
 ], ids=lambda b: repr(b)[:30])
@@ -391,6 +392,31 @@ def test_bad_json_body_to_create_case(api: Api, stored: Stored, body: bytes) -> 
     assert_error(r, 422, "invalid_request")
     cases = api.client.get("/cases", headers=api.auth("officer")).json()
     assert [c["id"] for c in cases] == [stored.case_id]
+    assert_unchanged(api, stored)
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000, b'{"a":' * 50_000, b"[" * 33 + b"]" * 33])
+def test_deeply_nested_json_is_refused_before_parsing(api: Api, stored: Stored,
+                                                      body: bytes) -> None:
+    """py_ecc (imported with web3) raises the recursion limit to 100 000; parsing such a body
+    in a worker thread would then overflow the C stack and kill the server."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(100_000)
+    try:
+        r = api.client.post("/cases", content=body,
+                            headers={**api.auth("officer"), "Content-Type": "application/json"})
+    finally:
+        sys.setrecursionlimit(limit)
+    assert_error(r, 422, "invalid_request")
+    assert "deeper than" in r.text
+    assert_unchanged(api, stored)
+
+
+def test_oversized_json_body_is_refused(api: Api, stored: Stored) -> None:
+    body = b'{"case_number": "A-1", "title": "' + b"x" * (2 << 20) + b'"}'
+    r = api.client.post("/cases", content=body,
+                        headers={**api.auth("officer"), "Content-Type": "application/json"})
+    assert_error(r, 413, "too_large")
     assert_unchanged(api, stored)
 
 
