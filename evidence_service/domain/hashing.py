@@ -63,19 +63,29 @@ class DualHasher:
         self._sm3: _Hash | None = new_sm3() if with_sm3 else None
         self.length = 0
 
-    def update(self, data: bytes | bytearray | memoryview) -> None:
-        """Hash ``data``; large buffers are hashed by both algorithms in parallel."""
+    def update(self, data: bytes | bytearray | memoryview, *,
+               alongside: Callable[[], object] | None = None) -> None:
+        """Hash ``data``; large buffers are hashed by both algorithms in parallel.
+
+        ``alongside`` (for example, writing ``data`` to disk) runs on the calling thread while
+        SM3 runs on the helper thread. If it raises, the hasher has consumed ``data`` anyway:
+        the caller must discard this hasher.
+        """
         self.length += len(data)
-        if self._sm3 is None:
+        if self._sm3 is None or len(data) < _PARALLEL_MIN:
+            if alongside is not None:
+                alongside()
             self._sha256.update(data)
-            return
-        if len(data) < _PARALLEL_MIN:
-            self._sha256.update(data)
-            self._sm3.update(data)
+            if self._sm3 is not None:
+                self._sm3.update(data)
             return
         pending: Future[None] = _pool.submit(self._sm3.update, data)
-        self._sha256.update(data)
-        pending.result()
+        try:
+            if alongside is not None:
+                alongside()
+            self._sha256.update(data)
+        finally:
+            pending.result()
 
     def sha256(self) -> Digest:
         """The SHA-256 digest of everything fed so far."""

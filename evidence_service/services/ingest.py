@@ -33,6 +33,7 @@ from evidence_service.domain.errors import (
     DigestMismatch,
     NotFound,
     PayloadTooLarge,
+    StorageUnavailable,
     UploadBusy,
     UploadOffsetMismatch,
 )
@@ -331,6 +332,7 @@ class UploadWriter:
         self.item: EvidenceItem | None = None
         self._closed = False
         self._pending: Future[Upload] | None = None
+        self._poisoned = False
         self._last_checkpoint = upload.offset
 
     def __enter__(self) -> UploadWriter:
@@ -348,15 +350,24 @@ class UploadWriter:
         if self.offset + len(data) > self.upload.length:
             raise PayloadTooLarge(
                 f"data passes the declared length of {self.upload.length} bytes")
-        view = memoryview(data)
-        while view:  # unbuffered file: a write may be partial
-            view = view[self._handle.write(view) or 0:]
-        self._hasher.update(data)
+        try:  # the disk write overlaps SM3; SHA-256 follows it on this thread
+            self._hasher.update(data, alongside=lambda: self._append(data))
+        except OSError as exc:
+            self._poisoned = True  # hasher and file may disagree: never cache this state
+            raise StorageUnavailable(f"could not write the upload spool: {exc.strerror}") from exc
+        except BaseException:
+            self._poisoned = True
+            raise
         self.offset += len(data)
         if self.offset - self._last_checkpoint >= self._svc._checkpoint:
             self._await_checkpoint()
             self._last_checkpoint = self.offset
             self._pending = _checkpoints.submit(self._make_durable, self.upload, self.offset)
+
+    def _append(self, data: bytes | bytearray) -> None:
+        view = memoryview(data)
+        while view:  # unbuffered file: a write may be partial
+            view = view[self._handle.write(view) or 0:]
 
     def _make_durable(self, upload: Upload, offset: int) -> Upload:
         os.fdatasync(self._handle.fileno())  # covers every byte written up to ``offset``
@@ -379,6 +390,12 @@ class UploadWriter:
         if self._closed:
             return IngestResult(upload=self.upload, item=self.item)
         try:
+            if self._poisoned:  # drop the unhashed tail; the next writer rebuilds from disk
+                if self._pending is not None:  # the write error is what the caller sees
+                    self._pending.exception()
+                    self._pending = None
+                self._svc._hashes.drop(self.upload.id)
+                return IngestResult(upload=self.upload, item=self.item)
             self.checkpoint()
             self._svc._hashes.put(self.upload.id, self.offset, self._hasher)
             if self.offset == self.upload.length:
@@ -391,6 +408,12 @@ class UploadWriter:
             self._handle.close()
         return IngestResult(upload=self.upload, item=self.item)
         try:
+            if self._poisoned:  # drop the unhashed tail; the next writer rebuilds from disk
+                if self._pending is not None:  # the write error is what the caller sees
+                    self._pending.exception()
+                    self._pending = None
+                self._svc._hashes.drop(self.upload.id)
+                return IngestResult(upload=self.upload, item=self.item)
             self.checkpoint()
             self._svc._hashes.put(self.upload.id, self.offset, self._hasher)
             if self.offset == self.upload.length:

@@ -132,3 +132,25 @@ def test_store_outage_keeps_upload_and_completes_later(world) -> None:  # type: 
     assert done.status is UploadStatus.COMPLETED
     digest = hashlib.sha256(data).hexdigest()
     assert store.exists(f"sha256/{digest[:2]}/{digest[2:4]}/{digest}")
+
+
+def test_failed_disk_write_discards_hash_state(world) -> None:  # type: ignore[no-untyped-def]
+    """A write that fails after SM3 consumed the bytes must not leave a stale hasher behind."""
+    ingest, officer, case_id, _ = world
+    data = os.urandom(600_000)
+    upload = ingest.create_upload(officer, _new(case_id, data)).upload
+    writer = ingest.open_writer(officer, upload.id, offset=0)
+    writer.write(data[:300_000])
+    writer._handle.close()  # the disk goes away under the writer
+    with pytest.raises(ValueError):
+        writer.write(data[300_000:])
+    writer.close()
+    assert ingest._hashes.take(upload.id, writer.offset) is None
+    offset = ingest.get_upload(officer, upload.id).offset
+    with ingest.open_writer(officer, upload.id, offset=offset) as resumed:
+        resumed.write(data[offset:])
+    done = ingest.get_upload(officer, upload.id)
+    assert done.status is UploadStatus.COMPLETED
+    with ingest._uow() as repo:
+        item = repo.get_item(done.item_id, officer.department_id)
+    assert item is not None and item.sha256 == hashlib.sha256(data).hexdigest()

@@ -25,8 +25,8 @@ from evidence_service.domain.models import Upload
 from evidence_service.services.ingest import IngestResult, UploadWriter
 
 router = APIRouter(prefix="/uploads", tags=["uploads"], route_class=GuardedRoute)
-_BUFFER = 1 << 20
-_QUEUE = 4
+_BUFFER = 2 << 20
+_QUEUE = 3
 _OFFSET_CT = "application/offset+octet-stream"
 
 
