@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from evidence_service.domain.models import (
+    Anchor,
     Case,
     Department,
     DeviceToken,
     EvidenceItem,
+    LogLeaf,
     Upload,
     User,
 )
@@ -87,11 +89,57 @@ class Repository(Protocol):
                               at: datetime) -> bool: ...
     def list_uploads(self, status: str) -> Sequence[Upload]: ...
 
+    # evidence log (append-only) and anchors
+    def append_log_leaf(self, *, entry: bytes, leaf_hash: bytes, kind: str,
+                        item_id: str | None, at: datetime) -> int:
+        """Append a leaf, storing every perfect subtree it completes; returns its index.
+
+        Serialised across processes: the caller's transaction holds the log head until commit.
+        """
+        ...
+    def log_size(self) -> int: ...
+    def log_node(self, level: int, index: int) -> bytes: ...
+    def get_log_leaf(self, index: int) -> LogLeaf | None: ...
+    def find_items_by_digest(self, *, sha256: str | None = None,
+                             sm3: str | None = None) -> Sequence[EvidenceItem]: ...
+    def add_anchor(self, anchor: Anchor) -> None: ...
+    def latest_anchor(self) -> Anchor | None: ...
+    def anchor_covering(self, index: int) -> Anchor | None:
+        """The smallest anchored head whose tree contains leaf ``index``."""
+        ...
+    def get_anchor(self, tree_size: int) -> Anchor | None: ...
+    def mark_items_anchored(self, tree_size: int) -> int: ...
+
 
 class UnitOfWork(Protocol):
     """Opens a transaction; the repository it yields commits on clean exit."""
 
     def __call__(self) -> AbstractContextManager[Repository]: ...
+
+
+class AnchorReceipt(Protocol):
+    tx_hash: str
+    block_number: int
+    block_time: datetime
+
+
+class LedgerAnchor(Protocol):
+    """The chain side of anchoring: publishes tree heads and reads them back."""
+
+    chain_id: int
+    contract_address: str
+
+    def publish(self, tree_size: int, root: bytes) -> AnchorReceipt:
+        """Send ``anchor(tree_size, root)`` and wait for its receipt; ChainUnavailable if down."""
+        ...
+
+    def latest_tree_size(self) -> int:
+        """The largest tree size anchored on-chain (0 if none)."""
+        ...
+
+    def anchored(self, tree_size: int) -> tuple[bytes, AnchorReceipt] | None:
+        """Root and receipt facts of an on-chain head, or None if that size was never anchored."""
+        ...
 
 
 class Clock(Protocol):

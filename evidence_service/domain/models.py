@@ -181,6 +181,7 @@ class EvidenceItem(_Frozen):
     created_by: str
     created_at: datetime
     stored_at: datetime | None = None
+    log_index: int | None = None
 
 
 class Upload(_Frozen):
@@ -212,3 +213,32 @@ class NewUpload(_Frozen):
     capture: CaptureMetadata = CaptureMetadata()
     tags: EvidenceTags = EvidenceTags()
     classification: Classification = Classification.INTERNAL
+
+
+class LogLeaf(_Frozen):
+    """One entry of the append-only evidence log."""
+
+    index: int
+    leaf_hash: str
+    entry: bytes
+    kind: str
+    item_id: str | None = None
+    created_at: datetime
+
+
+class Anchor(_Frozen):
+    """A tree head published on-chain."""
+
+    tree_size: int
+    root: str
+    tx_hash: str
+    block_number: int
+    block_time: datetime
+    chain_id: int
+    contract_address: str
+    created_at: datetime
+
+
+class TreeHead(_Frozen):
+    size: int
+    root: str

@@ -12,7 +12,8 @@ Life of an upload (tus 1.0 semantics, see ``api/routes/uploads.py``):
    then commits the new offset, so a crash loses at most one checkpoint of progress.
 4. When the offset reaches the declared length the upload is finalised: the declared SHA-256
    is checked, the spool is stored under its content address, and in one transaction the item
-   becomes ``stored`` with its hashes while the upload becomes ``completed``.
+   becomes ``stored`` with its hashes, its ``evidence.registered`` entry is appended to the
+   evidence log, and the upload becomes ``completed``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 from threading import Lock
 from typing import BinaryIO
 
+from evidence_service.domain.canonical import registration_entry
 from evidence_service.domain.errors import (
     Conflict,
     DigestMismatch,
@@ -38,6 +40,7 @@ from evidence_service.domain.errors import (
     UploadOffsetMismatch,
 )
 from evidence_service.domain.hashing import DualHasher
+from evidence_service.domain.merkle_log import leaf_hash
 from evidence_service.domain.models import (
     EvidenceItem,
     ItemFlag,
@@ -274,9 +277,15 @@ class IngestService:
                 flags.add(ItemFlag.EMPTY_FILE)
             if repo.count_items_with_sha256(sha256, upload.department_id):
                 flags.add(ItemFlag.DUPLICATE_CONTENT)
+            entry = registration_entry(
+                sha256=sha256, sm3=sm3, size=upload.length, item_id=item.id,
+                case_id=item.case_id, department_id=item.department_id, at=now)
+            log_index = repo.append_log_leaf(entry=entry, leaf_hash=leaf_hash(entry),
+                                             kind="evidence.registered", item_id=item.id, at=now)
             item = item.model_copy(update={
                 "status": ItemStatus.STORED, "size": upload.length, "sha256": sha256,
-                "sm3": sm3, "storage_key": key, "stored_at": now, "flags": frozenset(flags)})
+                "sm3": sm3, "storage_key": key, "stored_at": now, "flags": frozenset(flags),
+                "log_index": log_index})
             upload = upload.model_copy(update={
                 "status": UploadStatus.COMPLETED, "offset": upload.length, "updated_at": now})
             repo.save_item(item)

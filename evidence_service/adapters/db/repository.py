@@ -12,19 +12,26 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from evidence_service.adapters.db.orm import (
+    AnchorRow,
     Base,
     CaseRow,
     DepartmentRow,
     DeviceTokenRow,
     EvidenceItemRow,
+    LogEntryRow,
+    LogHeadRow,
+    LogNodeRow,
     UploadRow,
     UserRow,
 )
+from evidence_service.domain.merkle_log import nodes_completed_by
 from evidence_service.domain.models import (
+    Anchor,
     Case,
     Department,
     DeviceToken,
     EvidenceItem,
+    LogLeaf,
     Upload,
     User,
 )
@@ -179,6 +186,68 @@ class SqlRepository:
     def list_uploads(self, status: str) -> Sequence[Upload]:
         q = select(UploadRow).where(UploadRow.status == status)
         return _models(Upload, self._s.scalars(q).all())
+
+
+    # evidence log and anchors
+    def append_log_leaf(self, *, entry: bytes, leaf_hash: bytes, kind: str,
+                        item_id: str | None, at: datetime) -> int:
+        head = self._s.scalar(select(LogHeadRow).where(LogHeadRow.id == 1).with_for_update())
+        if head is None:
+            raise LookupError("log head row missing: run the migrations")
+        index = head.size
+        self._s.add(LogEntryRow(index=index, leaf_hash=leaf_hash.hex(), entry=entry, kind=kind,
+                                item_id=item_id, created_at=at))
+        for level, idx, digest in nodes_completed_by(index, leaf_hash, self.log_node):
+            self._s.add(LogNodeRow(level=level, idx=idx, hash=digest.hex()))
+        head.size = index + 1
+        self._s.flush()
+        return index
+
+    def log_size(self) -> int:
+        return int(self._s.scalar(select(LogHeadRow.size).where(LogHeadRow.id == 1)) or 0)
+
+    def log_node(self, level: int, index: int) -> bytes:
+        row = self._s.get(LogNodeRow, (level, index))
+        if row is None:
+            raise LookupError(f"log node ({level}, {index}) is missing")
+        return bytes.fromhex(row.hash)
+
+    def get_log_leaf(self, index: int) -> LogLeaf | None:
+        row = self._s.get(LogEntryRow, index)
+        if row is None:
+            return None
+        return LogLeaf(index=row.index, leaf_hash=row.leaf_hash, entry=row.entry, kind=row.kind,
+                       item_id=row.item_id, created_at=row.created_at)
+
+    def find_items_by_digest(self, *, sha256: str | None = None,
+                             sm3: str | None = None) -> Sequence[EvidenceItem]:
+        q = select(EvidenceItemRow).where(EvidenceItemRow.log_index.is_not(None))
+        if sha256 is not None:
+            q = q.where(EvidenceItemRow.sha256 == sha256)
+        if sm3 is not None:
+            q = q.where(EvidenceItemRow.sm3 == sm3)
+        return _models(EvidenceItem, self._s.scalars(q.order_by(EvidenceItemRow.log_index)).all())
+
+    def add_anchor(self, anchor: Anchor) -> None:
+        self._s.add(AnchorRow(**_values(anchor)))
+        self._s.flush()
+
+    def latest_anchor(self) -> Anchor | None:
+        row = self._s.scalar(select(AnchorRow).order_by(AnchorRow.tree_size.desc()).limit(1))
+        return _model(Anchor, row)
+
+    def anchor_covering(self, index: int) -> Anchor | None:
+        q = select(AnchorRow).where(AnchorRow.tree_size > index).order_by(AnchorRow.tree_size)
+        return _model(Anchor, self._s.scalar(q.limit(1)))
+
+    def get_anchor(self, tree_size: int) -> Anchor | None:
+        return _model(Anchor, self._s.get(AnchorRow, tree_size))
+
+    def mark_items_anchored(self, tree_size: int) -> int:
+        q = (update(EvidenceItemRow)
+             .where(EvidenceItemRow.status == "stored", EvidenceItemRow.log_index < tree_size)
+             .values(status="anchored"))
+        return int(self._s.execute(q).rowcount)  # type: ignore[attr-defined]
 
 
 class SqlUnitOfWork:
