@@ -31,6 +31,25 @@ class S3Settings(BaseModel):
     part_size: int = Field(default=64 * 1024 * 1024, ge=5 * 1024 * 1024)
 
 
+class LedgerConfig(BaseModel):
+    """The chain (``EVIDENCE_LEDGER__MODE`` etc.).
+
+    ``embedded`` starts a supervised local anvil (state in ``var/ledger``) and deploys the
+    registry on first start; ``external`` uses ``rpc_url`` + ``contract_address`` and signs
+    with the anchoring key from an encrypted ``keystore``; ``off`` runs without a chain (items
+    stay ``stored`` and verification answers ``pending``).
+    """
+
+    mode: Literal["embedded", "external", "off"] = "embedded"
+    port: int = Field(default=8545, ge=0, le=65535)
+    block_time: float | None = Field(default=None, gt=0)
+    rpc_url: str | None = None
+    contract_address: str | None = None
+    chain_id: int | None = None
+    keystore: Path | None = None
+    keystore_password: SecretStr | None = None
+
+
 class Settings(BaseSettings):
     """Everything configurable about one service process."""
 
@@ -50,6 +69,9 @@ class Settings(BaseSettings):
     jwt_ttl_seconds: int = Field(default=8 * 3600, ge=60)
     max_upload_bytes: int = Field(default=64 * 1024**3, ge=1)
     upload_expiry_hours: int = Field(default=72, ge=1)
+    ledger: LedgerConfig = LedgerConfig()
+    #: Seconds between anchoring attempts (``EVIDENCE_ANCHOR_INTERVAL``).
+    anchor_interval: float = Field(default=2.0, gt=0)
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
@@ -62,6 +84,8 @@ class Settings(BaseSettings):
             raise ValueError("EVIDENCE_JWT_SECRET must be set to a real secret in production")
         if self.database_url is None:
             raise ValueError("EVIDENCE_DATABASE_URL must be set in production")
+        if self.ledger.mode == "embedded":
+            raise ValueError("production needs EVIDENCE_LEDGER__MODE=external (a real network)")
         if self.storage_backend == "s3":
             for name in ("access_key", "secret_key"):
                 if getattr(self.s3, name).get_secret_value() in _PLACEHOLDERS:
@@ -79,6 +103,10 @@ class Settings(BaseSettings):
     @property
     def resolved_spool_dir(self) -> Path:
         return self.spool_dir or self.var_dir / "uploads"
+
+    @property
+    def ledger_dir(self) -> Path:
+        return self.var_dir / "ledger"
 
     def resolved_jwt_secret(self) -> str:
         """The JWT signing secret; in dev mode one is generated once and kept in ``var/``."""

@@ -118,16 +118,21 @@ class UnitOfWork(Protocol):
 
 
 class AnchorReceipt(Protocol):
-    tx_hash: str
-    block_number: int
-    block_time: datetime
+    @property
+    def tx_hash(self) -> str: ...
+    @property
+    def block_number(self) -> int: ...
+    @property
+    def block_time(self) -> datetime: ...
 
 
 class LedgerAnchor(Protocol):
     """The chain side of anchoring: publishes tree heads and reads them back."""
 
-    chain_id: int
-    contract_address: str
+    @property
+    def chain_id(self) -> int: ...
+    @property
+    def contract_address(self) -> str: ...
 
     def publish(self, tree_size: int, root: bytes) -> AnchorReceipt:
         """Send ``anchor(tree_size, root)`` and wait for its receipt; ChainUnavailable if down."""
@@ -137,9 +142,16 @@ class LedgerAnchor(Protocol):
         """The largest tree size anchored on-chain (0 if none)."""
         ...
 
-    def anchored(self, tree_size: int) -> tuple[bytes, AnchorReceipt] | None:
+    def anchored(self, tree_size: int) -> tuple[bytes, AnchorReceipt] | None:  # noqa: D102
         """Root and receipt facts of an on-chain head, or None if that size was never anchored."""
         ...
+
+
+class LeaderLock(Protocol):
+    """Held by at most one process at a time; lost when the holder dies."""
+
+    def try_acquire(self) -> bool: ...
+    def release(self) -> None: ...
 
 
 class Clock(Protocol):

@@ -14,6 +14,7 @@ its output is read and thrown away, never logged or kept.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import platform
@@ -39,6 +40,7 @@ _logger = logging.getLogger(__name__)
 
 _LISTENING = re.compile(rb"^Listening on (\S+):(\d+)\s*$")
 _TAIL_LINES = 40
+_PR_SET_PDEATHSIG = 1
 _POLL_SECONDS = 0.05
 _PLATFORMS = {
     ("Linux", "x86_64"): "linux-amd64",
@@ -46,6 +48,16 @@ _PLATFORMS = {
     ("Darwin", "x86_64"): "darwin-amd64",
     ("Darwin", "arm64"): "darwin-arm64",
 }
+
+
+def _terminate_with_parent() -> None:
+    """In the child: ask Linux to SIGTERM it when the supervising process dies (even by
+    SIGKILL), so anvil dumps its state and frees its port instead of living on as an orphan."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the node outlives a killed parent
+        pass
 
 
 def find_anvil_binary(*, search_from: tuple[Path, ...] = ()) -> Path:
@@ -122,6 +134,7 @@ class AnvilNode:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
+                preexec_fn=_terminate_with_parent,
             )
         except OSError as exc:
             raise NodeUnavailable(f"cannot run anvil at {binary}: {exc}") from exc

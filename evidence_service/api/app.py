@@ -11,12 +11,19 @@ from fastapi import FastAPI
 
 from evidence_service import __version__
 from evidence_service.adapters.db import SqlUnitOfWork, make_engine, make_session_factory, upgrade
+from evidence_service.adapters.ledger_runtime import (
+    LedgerRuntime,
+    connect_external,
+    start_embedded,
+)
+from evidence_service.adapters.locks import leader_lock
 from evidence_service.api import errors, metrics
 from evidence_service.api.deps import Services
 from evidence_service.api.routes import auth, cases, health, uploads
 from evidence_service.config import Settings, get_settings
 from evidence_service.logging_setup import configure
 from evidence_service.ports import ObjectStore
+from evidence_service.services.anchoring import AnchoringService, AnchoringWorker
 from evidence_service.services.cases import CaseService
 from evidence_service.services.clock import SystemClock
 from evidence_service.services.identity import IdentityService
@@ -43,14 +50,31 @@ def build_store(settings: Settings) -> ObjectStore:
     return FilesystemObjectStore(settings.resolved_objects_dir)
 
 
+def build_ledger(settings: Settings) -> LedgerRuntime | None:
+    """Start (embedded) or bind (external) the chain, or None when the ledger is off."""
+    ledger = settings.ledger
+    if ledger.mode == "embedded":
+        return start_embedded(ledger_dir=settings.ledger_dir, port=ledger.port,
+                              block_time=ledger.block_time)
+    if ledger.mode == "external":
+        password = ledger.keystore_password.get_secret_value() if ledger.keystore_password else None
+        return connect_external(rpc_url=ledger.rpc_url, contract_address=ledger.contract_address,
+                                chain_id=ledger.chain_id, keystore=ledger.keystore,
+                                password=password)
+    return None
+
+
 def build_services(settings: Settings, *, migrate: bool = True) -> Services:
-    """Wire the database, object store and services for ``settings``."""
+    """Wire the database, object store, chain and services for ``settings``."""
     engine = make_engine(settings.resolved_database_url)
     if migrate:
         upgrade(engine)
     uow = SqlUnitOfWork(make_session_factory(engine))
     clock = SystemClock()
     store = build_store(settings)
+    ledger = build_ledger(settings)
+    anchoring = (AnchoringService(uow=uow, ledger=ledger.anchor, clock=clock)
+                 if ledger is not None else None)
     return Services(
         settings=settings, engine=engine, store=store,
         identity=IdentityService(uow=uow, clock=clock, jwt_secret=settings.resolved_jwt_secret(),
@@ -60,6 +84,9 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
                              clock=clock, max_upload_bytes=settings.max_upload_bytes,
                              expiry=timedelta(hours=settings.upload_expiry_hours)),
         uow=uow,
+        ledger=ledger,
+        anchoring=anchoring,
+        anchor_lock=leader_lock(engine, settings.var_dir),
     )
 
 
@@ -74,8 +101,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         recovered = services.ingest.recover()
         if recovered:
             _logger.info("finalised %d uploads that completed before a restart", recovered)
-        yield
-        services.engine.dispose()
+        worker = None
+        if services.anchoring is not None:
+            worker = AnchoringWorker(services.anchoring, services.anchor_lock,
+                                     interval=settings.anchor_interval)
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+            services.close()
 
     app = FastAPI(title="Evidence custody service", version=__version__, lifespan=lifespan)
     app.state.services = services

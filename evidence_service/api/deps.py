@@ -9,9 +9,11 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
+from evidence_service.adapters.ledger_runtime import LedgerRuntime
 from evidence_service.config import Settings
 from evidence_service.domain.models import Principal
-from evidence_service.ports import ObjectStore, UnitOfWork
+from evidence_service.ports import LeaderLock, ObjectStore, UnitOfWork
+from evidence_service.services.anchoring import AnchoringService
 from evidence_service.services.cases import CaseService
 from evidence_service.services.identity import IdentityService
 from evidence_service.services.ingest import IngestService
@@ -28,6 +30,15 @@ class Services:
     cases: CaseService
     ingest: IngestService
     uow: UnitOfWork
+    ledger: LedgerRuntime | None
+    anchoring: AnchoringService | None
+    anchor_lock: LeaderLock
+
+    def close(self) -> None:
+        """Stop the supervised chain node (if any) and close database connections."""
+        if self.ledger is not None:
+            self.ledger.close()
+        self.engine.dispose()
 
     def uploads_in_progress(self) -> float:
         """Number of uploads still receiving bytes (read at each metrics scrape)."""

@@ -28,6 +28,7 @@ ERROR_TABLE: list[tuple[type[e.EvidenceError], int, str]] = [
     (e.AuthenticationError, 401, "unauthenticated"),
     (e.PermissionDenied, 403, "forbidden"),
     (e.StorageUnavailable, 503, "storage_unavailable"),
+    (e.ChainUnavailable, 503, "chain_unavailable"),
 ]
 
 

@@ -14,7 +14,8 @@ HTTP status and public message::
     │   └── UploadBusy                   another request is writing this upload
     ├── AuthenticationError              missing, expired or forged credentials
     ├── PermissionDenied                 authenticated, but the role does not allow it
-    └── StorageUnavailable               the object store could not be reached (retry later)
+    ├── StorageUnavailable               the object store could not be reached (retry later)
+    └── ChainUnavailable                 the chain node could not be reached (retry later)
 """
 
 from __future__ import annotations
@@ -70,3 +71,7 @@ class PermissionDenied(EvidenceError):
 
 class StorageUnavailable(EvidenceError):
     """The object store failed or could not be reached; the operation may be retried."""
+
+
+class ChainUnavailable(EvidenceError):
+    """The chain node failed or could not be reached; anchoring retries later."""

@@ -28,6 +28,7 @@ class LiveServer:
 
     var_dir: Path
     port: int = field(default_factory=free_port)
+    ledger_port: int = field(default_factory=free_port)
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
@@ -37,7 +38,7 @@ class LiveServer:
 
     def start(self, timeout: float = 60) -> None:
         env = {**os.environ, "EVIDENCE_VAR_DIR": str(self.var_dir), "EVIDENCE_LOG_LEVEL": "INFO",
-               **self.env}
+               "EVIDENCE_LEDGER__PORT": str(self.ledger_port), **self.env}
         log = open(self.var_dir.parent / f"server-{self.port}.log", "ab")  # noqa: SIM115
         self.var_dir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen([EVIDENCE, "serve", "--port", str(self.port)], env=env,

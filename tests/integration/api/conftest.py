@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from evidence_service.api import create_app
-from evidence_service.config import S3Settings, Settings
+from evidence_service.config import LedgerConfig, S3Settings, Settings
 from evidence_service.domain.models import DepartmentKind, Role
 from tests.support.api import Api
 from tests.support.moto import S3Endpoint
@@ -31,7 +31,8 @@ _TABLES = ("uploads", "evidence_items", "cases", "device_tokens", "users", "depa
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
     db, store = request.param
     values: dict[str, object] = {"var_dir": tmp_path / "var", "storage_backend": store,
-                                 "jwt_secret": "test-secret-" + uuid.uuid4().hex}
+                                 "jwt_secret": "test-secret-" + uuid.uuid4().hex,
+                                 "ledger": LedgerConfig(mode="off")}
     if db == "postgres":
         values["database_url"] = request.getfixturevalue("pg_database")
     if store == "s3":

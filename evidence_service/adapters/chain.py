@@ -1,0 +1,87 @@
+"""web3 binding of the ``LedgerAnchor`` port to the EvidenceRegistry contract."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.exceptions import Web3Exception
+
+from contracts import load_artifact
+from evidence_service.domain.errors import ChainUnavailable, Conflict
+
+_logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChainReceipt:
+    tx_hash: str
+    block_number: int
+    block_time: datetime
+
+
+class ChainAnchor:
+    """Publishes tree heads with the anchoring account's key and reads them back."""
+
+    def __init__(self, *, rpc_url: str, contract_address: str, signer: LocalAccount,
+                 expected_chain_id: int | None = None, timeout: float = 30.0) -> None:
+        self._w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
+        self._signer = signer
+        self._timeout = timeout
+        self.contract_address: str = Web3.to_checksum_address(contract_address)
+        self._contract = self._w3.eth.contract(address=self.contract_address,
+                                               abi=load_artifact().abi)
+        chain_id = self._call(lambda: self._w3.eth.chain_id, "read the chain id")
+        if expected_chain_id is not None and chain_id != expected_chain_id:
+            raise Conflict(f"node at {rpc_url} is chain {chain_id}, expected {expected_chain_id}")
+        self.chain_id = int(chain_id)
+
+    def _call(self, fn: Any, what: str) -> Any:
+        try:
+            return fn()
+        except (OSError, Web3Exception) as exc:
+            raise ChainUnavailable(f"chain node failed to {what}: {exc}") from exc
+
+    def publish(self, tree_size: int, root: bytes) -> ChainReceipt:
+        """Send ``anchor(tree_size, root)`` and wait for the receipt; ChainUnavailable if down."""
+        def send() -> Any:
+            address = self._signer.address
+            tx = self._contract.functions.anchor(tree_size, root).build_transaction({
+                "from": address, "nonce": self._w3.eth.get_transaction_count(address, "pending")})
+            signed = self._signer.sign_transaction(tx)  # type: ignore[arg-type]
+            tx_hash = self._w3.eth.send_raw_transaction(signed.raw_transaction)
+            return self._w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self._timeout)
+
+        receipt = self._call(send, f"anchor tree size {tree_size}")
+        if receipt["status"] != 1:
+            raise Conflict(f"anchor({tree_size}) reverted in tx "
+                           f"{receipt['transactionHash'].to_0x_hex()}")
+        block = self._call(lambda: self._w3.eth.get_block(receipt["blockNumber"]), "read a block")
+        result = ChainReceipt(tx_hash=receipt["transactionHash"].to_0x_hex(),
+                              block_number=int(receipt["blockNumber"]),
+                              block_time=datetime.fromtimestamp(block["timestamp"], UTC))
+        _logger.info("anchored tree_size=%d tx_hash=%s block=%d", tree_size, result.tx_hash,
+                     result.block_number)
+        return result
+
+    def latest_tree_size(self) -> int:
+        """The largest tree size anchored on-chain (0 if none)."""
+        return int(self._call(lambda: self._contract.functions.latestTreeSize().call(),
+                              "read latestTreeSize"))
+
+    def anchored(self, tree_size: int) -> tuple[bytes, ChainReceipt] | None:
+        """Root and transaction facts of an on-chain head, or None if never anchored."""
+        root, timestamp, block_number = self._call(
+            lambda: self._contract.functions.anchorOf(tree_size).call(), "read anchorOf")
+        if block_number == 0:
+            return None
+        logs = self._call(lambda: self._contract.events.Anchored().get_logs(
+            from_block=block_number, to_block=block_number,
+            argument_filters={"treeSize": tree_size}), "read Anchored events")
+        tx_hash = logs[0]["transactionHash"].to_0x_hex() if logs else ""
+        return bytes(root), ChainReceipt(tx_hash=tx_hash, block_number=int(block_number),
+                                         block_time=datetime.fromtimestamp(timestamp, UTC))

@@ -1,0 +1,77 @@
+"""Leader locks: exactly one anchoring worker runs across processes.
+
+PostgreSQL: a session-level advisory lock held on a dedicated connection (released by the
+server when the process dies). SQLite (one machine): an ``flock`` on a file beside the
+database (released by the kernel when the process dies).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Engine, text
+
+_logger = logging.getLogger(__name__)
+ANCHOR_LOCK_KEY = 0x45564944  # "EVID"
+
+
+class PgAdvisoryLock:
+    def __init__(self, engine: Engine, key: int = ANCHOR_LOCK_KEY) -> None:
+        self._engine, self._key = engine, key
+        self._conn: Any = None
+
+    def try_acquire(self) -> bool:
+        """Take the lock if free; True while this process holds it."""
+        if self._conn is not None:
+            return True
+        conn = self._engine.connect()
+        got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}).scalar())
+        conn.commit()
+        if got:
+            self._conn = conn
+        else:
+            conn.close()
+        return got
+
+    def release(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
+                self._conn.commit()
+            finally:
+                self._conn.close()
+                self._conn = None
+
+
+class FileLock:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._handle: IO[bytes] | None = None
+
+    def try_acquire(self) -> bool:
+        if self._handle is not None:
+            return True
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self._path, "ab")  # noqa: SIM115 - held while leading
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._handle = handle
+        return True
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+def leader_lock(engine: Engine, var_dir: Path) -> PgAdvisoryLock | FileLock:
+    """The right lock for this database."""
+    if engine.dialect.name == "postgresql":
+        return PgAdvisoryLock(engine)
+    return FileLock(var_dir / "anchor.lock")
