@@ -43,9 +43,9 @@ run: $(STAMP) $(NPM_STAMP) system-deps
 	$(BIN)/evidence serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check evidence_service contracts ledger_node tests bench
+	$(BIN)/ruff check evidence_service evidence_verify contracts ledger_node tests bench
 	$(BIN)/lint-imports
-	$(BIN)/mypy evidence_service contracts ledger_node
+	$(BIN)/mypy evidence_service evidence_verify contracts ledger_node
 
 test: $(STAMP) $(NPM_STAMP) system-deps lint
 	$(BIN)/python -m pytest

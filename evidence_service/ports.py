@@ -142,7 +142,7 @@ class LedgerAnchor(Protocol):
         """The largest tree size anchored on-chain (0 if none)."""
         ...
 
-    def anchored(self, tree_size: int) -> tuple[bytes, AnchorReceipt] | None:  # noqa: D102
+    def anchored(self, tree_size: int) -> tuple[bytes, AnchorReceipt] | None:
         """Root and receipt facts of an on-chain head, or None if that size was never anchored."""
         ...
 

@@ -303,8 +303,8 @@ def _compare(what: str, actual: str, registered: str) -> tuple[str, None]:
 def _step_inclusion(bundle: ProofBundle) -> tuple[str, None]:
     verify_inclusion(leaf_index=bundle.leaf_index, tree_size=bundle.tree_size,
                      leaf_hash=bundle.leaf_hash, path=bundle.inclusion_path, root=bundle.root)
-    return (f"leaf {bundle.leaf_index} is in the tree of size {bundle.tree_size} "
-            f"with root {bundle.root.hex()}"), None
+    return (f"the path of leaf {bundle.leaf_index} (tree size {bundle.tree_size}) leads to "
+            f"root {bundle.root.hex()}"), None
 
 
 def _steps_chain(run: _Run, bundle: ProofBundle, anchor: Anchor, url: str,

@@ -24,7 +24,6 @@ _VERDICT_TEXT: dict[str, str] = {
 _OUTCOME_TEXT = {True: "OK / 通过", False: "FAILED / 失败", None: "NOT CHECKED / 未检查"}
 _ENTRY_LABELS = {
     "kind": "Kind / 类型",
-    "v": "Entry version / 条目版本",
     "sha256": "SHA-256",
     "sm3": "SM3",
     "size": "Size (bytes) / 大小(字节)",
@@ -32,6 +31,7 @@ _ENTRY_LABELS = {
     "case": "Case id / 案件 ID",
     "department": "Department id / 部门 ID",
     "time": "Registered (UTC) / 登记时间(UTC)",
+    "v": "Entry version / 条目版本",
 }
 _FACT_LABELS = {
     "leaf_index": "Leaf index / 叶序号",
@@ -128,4 +128,7 @@ def _verdict_notes(report: VerificationReport) -> list[str]:
 
 
 def _pairs(values: Mapping[str, Any], labels: Mapping[str, str]) -> list[str]:
-    return [f"  {labels.get(key, key)}: {value}" for key, value in values.items()]
+    """Known keys in label order, then any others in their own order."""
+    keys = [key for key in labels if key in values]
+    keys += [key for key in values if key not in labels]
+    return [f"  {labels.get(key, key)}: {values[key]}" for key in keys]

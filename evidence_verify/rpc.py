@@ -24,6 +24,8 @@ __all__ = [
     "TransactionReceipt",
     "call_anchor_of",
     "chain_id",
+    "decode_anchor_of",
+    "encode_anchor_of",
     "transaction_receipt",
 ]
 
@@ -52,27 +54,43 @@ def chain_id(url: str, *, timeout: float = 10.0) -> int:
     return _quantity(_call(url, "eth_chainId", [], timeout=timeout), "eth_chainId")
 
 
+def encode_anchor_of(tree_size: int) -> bytes:
+    """Call data of ``anchorOf(tree_size)``: selector, then the uint64 left-padded to 32 bytes.
+
+    Raises ValueError for a size outside uint64.
+    """
+    if not 0 <= tree_size < 2**64:
+        raise ValueError(f"tree size {tree_size} does not fit in uint64")
+    return ANCHOR_OF_SELECTOR + tree_size.to_bytes(_WORD, "big")
+
+
+def decode_anchor_of(data: bytes, *, contract: str) -> tuple[bytes, int, int]:
+    """Decode ``anchorOf``'s return data ``(bytes32 root, uint64 timestamp, uint64 block)``.
+
+    Raises ChainMismatch (naming ``contract``) unless ``data`` is three 32-byte words whose
+    last two hold uint64 values: anything else cannot come from the registry.
+    """
+    if len(data) != 3 * _WORD:
+        raise ChainMismatch(
+            f"anchorOf on {contract} returned {len(data)} bytes, not {3 * _WORD}: "
+            f"is that the EvidenceRegistry on this chain?"
+        )
+    words = [data[i : i + _WORD] for i in range(0, 3 * _WORD, _WORD)]
+    return words[0], _uint64(words[1], contract), _uint64(words[2], contract)
+
+
 def call_anchor_of(
     url: str, contract: str, tree_size: int, *, timeout: float = 10.0
 ) -> tuple[bytes, int, int]:
-    """``anchorOf(tree_size)`` on ``contract``: ``(root, timestamp, block_number)``.
+    """``anchorOf(tree_size)`` on ``contract`` via ``eth_call``: ``(root, timestamp, block)``.
 
     All zero when ``tree_size`` was never anchored. Raises ChainUnavailable when the node
     cannot be asked, ChainMismatch when the reply is not a registry's ``anchorOf`` answer
     (e.g. no contract at that address on this chain), ValueError for a size outside uint64.
     """
-    if not 0 <= tree_size < 2**64:
-        raise ValueError(f"tree size {tree_size} does not fit in uint64")
-    data = ANCHOR_OF_SELECTOR + tree_size.to_bytes(_WORD, "big")
-    params = [{"to": contract, "data": "0x" + data.hex()}, "latest"]
-    raw = _data(_call(url, "eth_call", params, timeout=timeout), "eth_call")
-    if len(raw) != 3 * _WORD:
-        raise ChainMismatch(
-            f"anchorOf({tree_size}) on {contract} returned {len(raw)} bytes, not {3 * _WORD}: "
-            f"is that the EvidenceRegistry on this chain?"
-        )
-    words = [raw[i : i + _WORD] for i in range(0, 3 * _WORD, _WORD)]
-    return words[0], _uint64(words[1], contract), _uint64(words[2], contract)
+    call = {"to": contract, "data": "0x" + encode_anchor_of(tree_size).hex()}
+    raw = _data(_call(url, "eth_call", [call, "latest"], timeout=timeout), "eth_call")
+    return decode_anchor_of(raw, contract=contract)
 
 
 def transaction_receipt(

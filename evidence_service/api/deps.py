@@ -17,6 +17,7 @@ from evidence_service.services.anchoring import AnchoringService
 from evidence_service.services.cases import CaseService
 from evidence_service.services.identity import IdentityService
 from evidence_service.services.ingest import IngestService
+from evidence_service.services.verification import VerificationService
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Services:
     uow: UnitOfWork
     ledger: LedgerRuntime | None
     anchoring: AnchoringService | None
+    verification: VerificationService
     anchor_lock: LeaderLock
 
     def close(self) -> None:

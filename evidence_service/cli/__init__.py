@@ -7,9 +7,10 @@ import sys
 import typer
 from rich.console import Console
 
-from evidence_service.cli import items, server, upload
+from evidence_service.cli import items, server, upload, verify
 from evidence_service.domain.errors import EvidenceError
 from evidence_service.logging_setup import configure
+from ledger_node.cli import app as node_app
 
 app = typer.Typer(help="Evidence custody service", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -20,6 +21,10 @@ app.command()(items.cases)
 app.command()(items.items)
 app.command()(items.status)
 app.command()(upload.upload)
+app.command()(verify.verify)
+app.command("verify-bundle")(verify.verify_bundle_command)
+app.add_typer(verify.log_app, name="log")
+app.add_typer(node_app, name="node", help="The local chain node: start, status, deploy")
 
 
 def main() -> None:

@@ -39,8 +39,8 @@ class LiveServer:
     def start(self, timeout: float = 60) -> None:
         env = {**os.environ, "EVIDENCE_VAR_DIR": str(self.var_dir), "EVIDENCE_LOG_LEVEL": "INFO",
                "EVIDENCE_LEDGER__PORT": str(self.ledger_port), **self.env}
-        log = open(self.var_dir.parent / f"server-{self.port}.log", "ab")  # noqa: SIM115
         self.var_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.var_dir.parent / f"server-{self.port}.log", "ab")  # noqa: SIM115
         self.process = subprocess.Popen([EVIDENCE, "serve", "--port", str(self.port)], env=env,
                                         stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout

@@ -1,0 +1,141 @@
+"""Verification: public lookups by hash or file, the log head, consistency; proofs and re-checks.
+
+The public endpoints need no token and reveal only the verdict, registration time and chain
+facts: never a case, party or department.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+
+from evidence_service.api.deps import CurrentPrincipal, ServicesDep
+from evidence_service.api.guards import GuardedRoute
+from evidence_service.domain.errors import InvalidInput
+from evidence_service.services.verification import Verdict
+
+router = APIRouter(tags=["verification"], route_class=GuardedRoute)
+_HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+class AnchorOut(BaseModel):
+    tree_size: int
+    root: str
+    tx_hash: str
+    block_number: int
+    block_time: datetime
+    chain_id: int
+    contract: str
+
+
+class VerdictOut(BaseModel):
+    verdict: str
+    reasons: list[str]
+    sha256: str | None = None
+    sm3: str | None = None
+    registered_at: datetime | None = None
+    leaf_index: int | None = None
+    tree_size: int | None = None
+    root: str | None = None
+    inclusion_proof: list[str]
+    anchor: AnchorOut | None = None
+
+    @classmethod
+    def of(cls, v: Verdict, **digests: str | None) -> VerdictOut:
+        a = v.anchor
+        return cls(verdict=v.verdict, reasons=v.reasons, registered_at=v.registered_at,
+                   leaf_index=v.leaf_index, tree_size=v.tree_size, root=v.root,
+                   inclusion_proof=v.inclusion_proof, **digests,
+                   anchor=None if a is None else AnchorOut(
+                       tree_size=a.tree_size, root=a.root, tx_hash=a.tx_hash,
+                       block_number=a.block_number, block_time=a.block_time,
+                       chain_id=a.chain_id, contract=a.contract_address))
+
+
+@router.get("/verify/{digest}", response_model=VerdictOut)
+def verify_digest(digest: str, services: ServicesDep) -> VerdictOut:
+    """Public: is evidence with this SHA-256 (or SM3) registered and anchored?"""
+    if not _HEX64.match(digest):
+        raise InvalidInput("a digest is 64 hexadecimal digits (SHA-256 or SM3)")
+    digest = digest.lower()
+    verdict = services.verification.verify_digest(sha256=digest)
+    if verdict.verdict == "unknown":
+        verdict = services.verification.verify_digest(sm3=digest)
+    return VerdictOut.of(verdict)
+
+
+@router.post("/verify", response_model=VerdictOut)
+async def verify_file(request: Request, services: ServicesDep) -> VerdictOut:
+    """Public: send the file's bytes (any length, streamed, never stored) to be checked."""
+    sha256, sm3, verdict = await _StreamBridge(request).run(
+        services.verification.verify_stream)
+    return VerdictOut.of(verdict, sha256=sha256, sm3=sm3)
+
+
+class _StreamBridge:
+    """Feeds an async request body to a blocking consumer in bounded 2 MiB pieces."""
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+
+    async def run(self, consume: Any) -> Any:
+        send, receive = anyio.create_memory_object_stream[bytes](max_buffer_size=2)
+
+        def blocking() -> Any:
+            def chunks() -> Any:
+                while True:
+                    try:
+                        yield anyio.from_thread.run(receive.receive)
+                    except anyio.EndOfStream:
+                        return
+            return consume(chunks())
+
+        async with anyio.create_task_group() as tg:
+            result: list[Any] = []
+
+            async def worker() -> None:
+                result.append(await anyio.to_thread.run_sync(blocking))
+
+            tg.start_soon(worker)
+            async with send:
+                buffer = bytearray()
+                async for chunk in self._request.stream():
+                    buffer += chunk
+                    if len(buffer) >= 2 << 20:
+                        await send.send(bytes(buffer))
+                        buffer = bytearray()
+                if buffer:
+                    await send.send(bytes(buffer))
+        return result[0]
+
+
+@router.get("/log/head")
+def log_head(services: ServicesDep) -> dict[str, Any]:
+    """Public: the evidence log's size and its latest anchored head."""
+    return services.verification.head()
+
+
+@router.get("/log/consistency")
+def log_consistency(services: ServicesDep,
+                    from_: Annotated[int, Query(alias="from", ge=1)],
+                    to: Annotated[int, Query(ge=1)]) -> dict[str, Any]:
+    """Public: RFC 9162 consistency proof between two anchored heads."""
+    return services.verification.consistency(from_, to)
+
+
+@router.get("/evidence/{item_id}/proof")
+def proof_bundle(item_id: str, principal: CurrentPrincipal,
+                 services: ServicesDep) -> dict[str, Any]:
+    """The item's self-contained proof bundle (docs/proof-format.md)."""
+    return services.verification.proof_bundle(principal, item_id)
+
+
+@router.post("/items/{item_id}/verify", response_model=VerdictOut)
+def recheck_item(item_id: str, principal: CurrentPrincipal, services: ServicesDep) -> VerdictOut:
+    """Re-read the stored bytes and check them, the database row and the anchored log."""
+    return VerdictOut.of(services.verification.recheck_item(principal, item_id))
