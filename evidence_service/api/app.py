@@ -6,16 +6,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
 from evidence_service import __version__
 from evidence_service.adapters.db import SqlUnitOfWork, make_engine, make_session_factory, upgrade
-from evidence_service.adapters.ledger_runtime import (
-    LedgerRuntime,
-    connect_external,
-    start_embedded,
-)
 from evidence_service.adapters.locks import leader_lock
 from evidence_service.api import errors, metrics
 from evidence_service.api.deps import Services
@@ -29,6 +25,9 @@ from evidence_service.services.clock import SystemClock
 from evidence_service.services.identity import IdentityService
 from evidence_service.services.ingest import IngestService
 from evidence_service.services.verification import VerificationService
+
+if TYPE_CHECKING:
+    from evidence_service.adapters.ledger_runtime import LedgerRuntime
 
 _logger = logging.getLogger(__name__)
 
@@ -52,17 +51,22 @@ def build_store(settings: Settings) -> ObjectStore:
 
 
 def build_ledger(settings: Settings) -> LedgerRuntime | None:
-    """Start (embedded) or bind (external) the chain, or None when the ledger is off."""
+    """Start (embedded) or bind (external) the chain, or None when the ledger is off.
+
+    The chain client (web3) is imported only here, so a process without a ledger never loads it.
+    """
     ledger = settings.ledger
+    if ledger.mode == "off":
+        return None
+    from evidence_service.adapters.ledger_runtime import connect_external, start_embedded
+
     if ledger.mode == "embedded":
         return start_embedded(ledger_dir=settings.ledger_dir, port=ledger.port,
                               block_time=ledger.block_time)
-    if ledger.mode == "external":
-        password = ledger.keystore_password.get_secret_value() if ledger.keystore_password else None
-        return connect_external(rpc_url=ledger.rpc_url, contract_address=ledger.contract_address,
-                                chain_id=ledger.chain_id, keystore=ledger.keystore,
-                                password=password)
-    return None
+    password = ledger.keystore_password.get_secret_value() if ledger.keystore_password else None
+    return connect_external(rpc_url=ledger.rpc_url, contract_address=ledger.contract_address,
+                            chain_id=ledger.chain_id, keystore=ledger.keystore,
+                            password=password)
 
 
 def build_services(settings: Settings, *, migrate: bool = True) -> Services:

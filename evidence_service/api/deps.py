@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
-from evidence_service.adapters.ledger_runtime import LedgerRuntime
 from evidence_service.config import Settings
 from evidence_service.domain.models import Principal
 from evidence_service.ports import LeaderLock, ObjectStore, UnitOfWork
@@ -18,6 +17,9 @@ from evidence_service.services.cases import CaseService
 from evidence_service.services.identity import IdentityService
 from evidence_service.services.ingest import IngestService
 from evidence_service.services.verification import VerificationService
+
+if TYPE_CHECKING:
+    from evidence_service.adapters.ledger_runtime import LedgerRuntime
 
 
 @dataclass

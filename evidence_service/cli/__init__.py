@@ -10,7 +10,6 @@ from rich.console import Console
 from evidence_service.cli import items, server, upload, verify
 from evidence_service.domain.errors import EvidenceError
 from evidence_service.logging_setup import configure
-from ledger_node.cli import app as node_app
 
 app = typer.Typer(help="Evidence custody service", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -24,7 +23,15 @@ app.command()(upload.upload)
 app.command()(verify.verify)
 app.command("verify-bundle")(verify.verify_bundle_command)
 app.add_typer(verify.log_app, name="log")
-app.add_typer(node_app, name="node", help="The local chain node: start, status, deploy")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
+                               "help_option_names": []})
+def node(ctx: typer.Context) -> None:
+    """The local chain node: start, status, deploy (see 'evidence node --help')."""
+    from ledger_node.cli import app as node_app  # loads web3 only when asked for
+
+    node_app(args=ctx.args, prog_name="evidence node")
 
 
 def main() -> None:
