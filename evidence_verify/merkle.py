@@ -77,9 +77,9 @@ def root_from_inclusion_proof(
     when ``leaf_index >= tree_size``, a hash is not 32 bytes, or the path is too long or too
     short for that leaf and size.
     """
+    _check_index(leaf_index, tree_size)  # step 1
     _check_hash("leaf hash", leaf_hash)
     _check_path("inclusion path", path)
-    _check_index(leaf_index, tree_size)  # step 1
     fn, sn = leaf_index, tree_size - 1  # step 2
     r = leaf_hash  # step 3
     for p in path:  # step 4

@@ -7,6 +7,7 @@ Python's OpenSSL). A check that was not run is always shown as such, never as pa
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -131,4 +132,8 @@ def _pairs(values: Mapping[str, Any], labels: Mapping[str, str]) -> list[str]:
     """Known keys in label order, then any others in their own order."""
     keys = [key for key in labels if key in values]
     keys += [key for key in values if key not in labels]
-    return [f"  {labels.get(key, key)}: {values[key]}" for key in keys]
+    return [f"  {labels.get(key, key)}: {_show(values[key])}" for key in keys]
+
+
+def _show(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

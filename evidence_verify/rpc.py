@@ -33,7 +33,7 @@ __all__ = [
 ANCHOR_OF_SELECTOR = bytes.fromhex("34defa7c")
 _WORD = 32
 _MAX_REPLY = 4 * 1024 * 1024
-_QUANTITY = re.compile(r"0x(0|[1-9a-f][0-9a-f]*)")
+_QUANTITY = re.compile(r"0x[0-9a-f]+")
 _DATA = re.compile(r"0x([0-9a-f]{2})*")
 
 

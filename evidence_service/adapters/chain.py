@@ -82,6 +82,9 @@ class ChainAnchor:
         logs = self._call(lambda: self._contract.events.Anchored().get_logs(
             from_block=block_number, to_block=block_number,
             argument_filters={"treeSize": tree_size}), "read Anchored events")
-        tx_hash = logs[0]["transactionHash"].to_0x_hex() if logs else ""
+        if not logs:
+            raise Conflict(f"anchorOf({tree_size}) names block {block_number} but that block "
+                           "has no Anchored event for it")
+        tx_hash = logs[0]["transactionHash"].to_0x_hex()
         return bytes(root), ChainReceipt(tx_hash=tx_hash, block_number=int(block_number),
                                          block_time=datetime.fromtimestamp(timestamp, UTC))

@@ -78,9 +78,9 @@ def verify_bundle_command(
         raise CliError(f"{bundle} is not JSON: {exc}") from exc
     except VerificationError as exc:
         failed = getattr(exc, "report", None)
-        console.print(failed.render_text() if failed is not None else str(exc))
+        console.print(failed.render_text() if failed is not None else str(exc), markup=False)
         raise typer.Exit(1) from exc
-    console.print(report.render_text())
+    console.print(report.render_text(), markup=False)
 
 
 @log_app.command("head")
@@ -98,6 +98,6 @@ def log_consistency(old: int = typer.Option(..., "--from"), new: int = typer.Opt
     try:
         report = verify_consistency_response(proof)
     except VerificationError as exc:
-        console.print(f"[red]inconsistent[/red]: {exc}")
+        console.print(f"inconsistent: {exc}", markup=False)
         raise typer.Exit(1) from exc
-    console.print(report.render_text())
+    console.print(report.render_text(), markup=False)

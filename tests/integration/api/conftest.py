@@ -21,7 +21,18 @@ from tests.support.api import Api
 from tests.support.moto import S3Endpoint
 
 PASSWORD = "correct horse battery"
-_TABLES = ("uploads", "evidence_items", "cases", "device_tokens", "users", "departments")
+_TABLES = ("uploads", "evidence_items", "cases", "device_tokens", "users", "departments",
+           "log_entries", "log_nodes", "anchors")
+
+
+def _reset_postgres(url: str) -> None:
+    """Empty every table (other tests share this database) and rewind the log head."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        if conn.execute(text("SELECT to_regclass('log_head')")).scalar() is not None:
+            conn.execute(text(f"TRUNCATE {', '.join(_TABLES)} CASCADE"))
+            conn.execute(text("UPDATE log_head SET size = 0"))
+    engine.dispose()
 
 
 @pytest.fixture(params=[
@@ -35,6 +46,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
                                  "ledger": LedgerConfig(mode="off")}
     if db == "postgres":
         values["database_url"] = request.getfixturevalue("pg_database")
+        _reset_postgres(str(values["database_url"]))
     if store == "s3":
         ep: S3Endpoint = request.getfixturevalue("s3_endpoint")
         values["s3"] = S3Settings(endpoint=ep.endpoint, access_key=ep.access_key,
@@ -42,10 +54,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
                                   bucket=f"ev-{uuid.uuid4().hex[:16]}", part_size=5 * 1024 * 1024)
     yield Settings(**values)  # type: ignore[arg-type]
     if db == "postgres":
-        engine = create_engine(str(values["database_url"]))
-        with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {', '.join(_TABLES)} CASCADE"))
-        engine.dispose()
+        _reset_postgres(str(values["database_url"]))
 
 
 @pytest.fixture

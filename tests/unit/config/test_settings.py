@@ -42,10 +42,17 @@ def test_production_refuses_placeholder_s3_keys() -> None:
     with pytest.raises(ValidationError, match="EVIDENCE_S3__ACCESS_KEY"):
         Settings(mode="production", jwt_secret="a-real-secret-of-some-length",
                  database_url="postgresql://x/y", storage_backend="s3",
+                 ledger={"mode": "external"},
                  s3={"access_key": "minioadmin", "secret_key": "x" * 20})
+
+
+def test_production_refuses_the_embedded_dev_chain() -> None:
+    with pytest.raises(ValidationError, match="EVIDENCE_LEDGER__MODE=external"):
+        Settings(mode="production", jwt_secret="a-real-secret-of-some-length",
+                 database_url="postgresql://x/y")
 
 
 def test_production_accepts_real_secrets() -> None:
     s = Settings(mode="production", jwt_secret="a-real-secret-of-some-length",
-                 database_url="postgresql://x/y")
+                 database_url="postgresql://x/y", ledger={"mode": "external"})
     assert s.resolved_jwt_secret() == "a-real-secret-of-some-length"

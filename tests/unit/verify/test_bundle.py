@@ -163,12 +163,12 @@ def mutate(bundle: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 
 
 def test_wrong_format_name(good: dict[str, Any]) -> None:
-    with pytest.raises(BundleFormatError, match="bundle.format is 'evidence-proof', expected"):
+    with pytest.raises(BundleFormatError, match=r"bundle.format is 'evidence-proof', expected"):
         verify_bundle(mutate(good, "format", "evidence-proof"))
 
 
 def test_wrong_version(good: dict[str, Any]) -> None:
-    with pytest.raises(BundleFormatError, match="bundle.version is 2; .* version 1 only"):
+    with pytest.raises(BundleFormatError, match=r"bundle.version is 2; .* version 1 only"):
         verify_bundle(mutate(good, "version", 2))
 
 
@@ -243,7 +243,7 @@ def test_bad_hex(good: dict[str, Any], path: str, value: Any, where: str) -> Non
 
 @pytest.mark.parametrize("value", ["not base64!", "eyJ2Ijo", "eyJ2IjoxfQ", "eyJ2Ijox-Q=="])
 def test_bad_base64(good: dict[str, Any], value: str) -> None:
-    with pytest.raises(BundleFormatError, match="bundle.entry.bytes_b64 is not valid base64"):
+    with pytest.raises(BundleFormatError, match=r"bundle.entry.bytes_b64 is not valid base64"):
         verify_bundle(mutate(good, "entry.bytes_b64", value))
 
 
@@ -267,7 +267,7 @@ def test_padded_proof(good: dict[str, Any]) -> None:
 def test_leaf_hash_mismatch(good: dict[str, Any]) -> None:
     forged = canonical(registration(b"another file", 5))
     bundle = mutate(good, "entry.bytes_b64", base64.b64encode(forged).decode())
-    with pytest.raises(ProofError, match="not to bundle.leaf_hash .*not the one this proof"):
+    with pytest.raises(ProofError, match=r"not to bundle.leaf_hash .*not the one this proof"):
         verify_bundle(bundle)
 
 
@@ -319,7 +319,7 @@ def test_registered_entry_missing_a_field() -> None:
 
 def test_registered_entry_with_uppercase_digest() -> None:
     entry = registration(CONTENTS[5], 5, sha256=hashlib.sha256(CONTENTS[5]).hexdigest().upper())
-    with pytest.raises(BundleFormatError, match="entry.sha256 must be 64 lowercase hex"):
+    with pytest.raises(BundleFormatError, match=r"entry.sha256 must be 64 lowercase hex"):
         verify_bundle(_log_with_entry_5(canonical(entry)))
 
 
@@ -330,7 +330,7 @@ def test_other_entry_kinds_verify_without_file() -> None:
 
 def test_file_against_an_entry_without_digest(evidence_file: Path) -> None:
     raw = canonical({"v": 1, "kind": "custody.event", "item": "0a1b"})
-    with pytest.raises(BundleFormatError, match="entry kind 'custody.event' has no 'sha256'"):
+    with pytest.raises(BundleFormatError, match=r"entry kind 'custody.event' has no 'sha256'"):
         verify_bundle(_log_with_entry_5(raw), file=evidence_file)
 
 
@@ -340,7 +340,7 @@ def test_file_against_an_entry_without_digest(evidence_file: Path) -> None:
 def test_proof_for_another_tree(good: dict[str, Any]) -> None:
     other = bundle_for([*entries(), canonical(registration(b"later", 7))], 5,
                        anchor=dict(ANCHOR))
-    with pytest.raises(ProofError, match="leads to root .*, not "):
+    with pytest.raises(ProofError, match=r"leads to root .*, not "):
         verify_bundle(mutate(good, "root", other["root"]))
 
 
@@ -373,7 +373,7 @@ def test_file_mismatch(good: dict[str, Any], tmp_path: Path) -> None:
     tampered = tmp_path / "clip.mp4"
     tampered.write_bytes(CONTENTS[5][:-1] + b"?")
     with pytest.raises(ContentMismatch,
-                       match="the file's SHA-256 is .*, but the entry registered") as info:
+                       match=r"the file's SHA-256 is .*, but the entry registered") as info:
         verify_bundle(good, file=tampered)
     report = info.value.report
     assert report is not None and report.verdict == "failed"
@@ -384,7 +384,7 @@ def test_file_mismatch(good: dict[str, Any], tmp_path: Path) -> None:
 @needs_sm3
 def test_sm3_mismatch(evidence_file: Path) -> None:
     bundle = bundle_for(entries(sm3="0" * 64), 5, anchor=dict(ANCHOR))
-    with pytest.raises(ContentMismatch, match="the file's SM3 is .*, but the entry registered 0"):
+    with pytest.raises(ContentMismatch, match=r"the file's SM3 is .*, but the entry registered 0"):
         verify_bundle(bundle, file=evidence_file)
 
 
@@ -440,7 +440,8 @@ def test_consistency_response_with_rewritten_history(old_size: int, which: str) 
 def test_consistency_response_truncated() -> None:
     response = consistency_response(entries(), 3)
     response["path"] = response["path"][:-1]
-    with pytest.raises(BundleFormatError, match="consistency.path has 3 hashes; a proof from tree size 3 to 7 has 4"):
+    with pytest.raises(BundleFormatError,
+                       match=r"consistency.path has 3 hashes; a proof from tree size 3 to 7 has 4"):
         verify_consistency_response(response)
 
 

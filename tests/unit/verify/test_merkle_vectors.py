@@ -25,7 +25,8 @@ from evidence_verify import (
 from evidence_verify.merkle import consistency_path_length, inclusion_path_length
 from tests.support.proof_bundles import consistency_proof, inclusion_path, leaf, mth
 
-# --- transparency-dev/merkle testonly/constants.go (commit 417fb0c314750d94e53942e9f92e79b6d35915db)
+# --- transparency-dev/merkle testonly/constants.go
+#     (commit 417fb0c314750d94e53942e9f92e79b6d35915db, the mirror's HEAD)
 
 # LeafInputs()
 LEAF_INPUTS = [
@@ -179,7 +180,7 @@ def _test_mth(leaves: list[bytes]) -> bytes:
 
 
 def test_empty_root_is_sha256_of_nothing() -> None:
-    assert EMPTY_ROOT == b(ROOT_HASHES[0])
+    assert b(ROOT_HASHES[0]) == EMPTY_ROOT
 
 
 @pytest.mark.parametrize("index", range(8))
@@ -237,7 +238,7 @@ INCLUSION_EDGE_CASES = [
     (0, 1, SINGLE_ENTRY_HASH, "", "root is 0 bytes"),  # single-entry/empty-root
     (0, 1, "", "", "root is 0 bytes"),  # single-entry/empty-root-and-leaf
     (0, 0, SOME_HASH, EMPTY_HASH, "leaf index 0 is not in a tree of size 0"),  # additional/0
-    (0, 0, "", EMPTY_HASH, "leaf hash is 0 bytes"),
+    (0, 0, "", EMPTY_HASH, "leaf index 0 is not in a tree of size 0"),
     (0, 0, SOME_HASH, "", "root is 0 bytes"),
     (0, 1, SOME_HASH, EMPTY_HASH, "leads to root"),  # additional/1: 1-leaf tree, wrong root
     (1, 0, SOME_HASH, EMPTY_HASH, "leaf index 1 is not in a tree of size 0"),  # additional/2

@@ -5,9 +5,12 @@ The package may not import these libraries; its tests may.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
-from eth_abi import decode, encode
-from eth_utils import function_abi_to_4byte_selector, keccak
+from eth_abi.abi import decode, encode
+from eth_utils.abi import function_abi_to_4byte_selector
+from eth_utils.crypto import keccak
 
 from contracts import load_artifact
 from evidence_verify import ChainMismatch
@@ -24,7 +27,7 @@ def test_selector_matches_the_compiled_abi() -> None:
     (entry,) = [e for e in abi if e.get("type") == "function" and e["name"] == "anchorOf"]
     assert [i["type"] for i in entry["inputs"]] == ["uint64"]
     assert [o["type"] for o in entry["outputs"]] == ["bytes32", "uint64", "uint64"]
-    assert function_abi_to_4byte_selector(entry) == ANCHOR_OF_SELECTOR
+    assert function_abi_to_4byte_selector(cast(Any, entry)) == ANCHOR_OF_SELECTOR
 
 
 @pytest.mark.parametrize("size", [0, 1, 64, 2**32 + 5, 2**64 - 1])
