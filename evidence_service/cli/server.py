@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import typer
@@ -11,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from evidence_service.api import create_app
+from evidence_service.cli.session import CliError
 from evidence_service.config import get_settings
 from evidence_service.services.bootstrap import Credential, bootstrap_demo
 
@@ -35,12 +38,27 @@ def _show_credentials(credentials: list[Credential], var_dir: Path) -> None:
     path.chmod(0o600)
 
 
-def init() -> None:
-    """Create the database schema and, on first run, the demo departments and accounts."""
+def init(
+    demo: bool = typer.Option(True, help="Create demo departments and accounts on first run"),
+) -> None:
+    """Migrate the database, deploy the contract (embedded chain) and create the demo accounts."""
     settings = get_settings()
-    app = create_app(settings)
-    _show_credentials(bootstrap_demo(app.state.services.identity), settings.var_dir)
+    services = create_app(settings).state.services
+    try:
+        if demo:
+            _show_credentials(bootstrap_demo(services.identity), settings.var_dir)
+    finally:
+        services.close()
     console.print(f"[green]ready[/green]: database {settings.resolved_database_url}")
+
+
+def _prepare(*, demo: bool) -> None:
+    """Run ``evidence init`` in a child process: the one-time work (migrations, contract
+    deployment, argon2 hashing of demo passwords) then never weighs on the server's memory."""
+    command = [sys.executable, "-m", "evidence_service.cli", "init"]
+    done = subprocess.run([*command, "--demo" if demo else "--no-demo"], check=False)
+    if done.returncode != 0:
+        raise CliError(f"'evidence init' failed (exit {done.returncode}); see above")
 
 
 def serve(
@@ -48,11 +66,10 @@ def serve(
     port: int | None = typer.Option(None, help="Port (default EVIDENCE_PORT)"),
     demo: bool = typer.Option(True, help="Create demo departments and accounts on first start"),
 ) -> None:
-    """Start the HTTP service (migrates the database first)."""
+    """Start the HTTP service (runs 'evidence init' first)."""
+    _prepare(demo=demo)
     settings = get_settings()
     app = create_app(settings)
-    if demo:
-        _show_credentials(bootstrap_demo(app.state.services.identity), settings.var_dir)
     bind_host, bind_port = host or settings.host, port or settings.port
     console.print(f"Evidence service on http://{bind_host}:{bind_port}  "
                   f"(storage: {settings.storage_backend}, database: "
