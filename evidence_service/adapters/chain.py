@@ -33,12 +33,16 @@ class ChainAnchor:
         self._signer = signer
         self._timeout = timeout
         self.contract_address: str = Web3.to_checksum_address(contract_address)
-        self._contract = self._w3.eth.contract(address=self.contract_address,
-                                               abi=load_artifact().abi)
+        artifact = load_artifact()
+        self._contract = self._w3.eth.contract(address=self.contract_address, abi=artifact.abi)
         chain_id = self._call(lambda: self._w3.eth.chain_id, "read the chain id")
         if expected_chain_id is not None and chain_id != expected_chain_id:
             raise Conflict(f"node at {rpc_url} is chain {chain_id}, expected {expected_chain_id}")
         self.chain_id = int(chain_id)
+        code = self._call(lambda: self._w3.eth.get_code(self.contract_address), "read code")
+        if "0x" + bytes(code).hex() != artifact.deployed_bytecode:
+            raise Conflict(f"the code at {self.contract_address} on chain {self.chain_id} is not "
+                           "this EvidenceRegistry build: refusing to anchor there")
 
     def _call(self, fn: Any, what: str) -> Any:
         try:

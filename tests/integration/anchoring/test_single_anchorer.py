@@ -108,3 +108,21 @@ def test_exactly_one_process_anchors_and_the_other_takes_over(
     assert taken_over and taken_over[-1] == 7
     every = _anchored_sizes(leader) + taken_over
     assert len(every) == len(set(every)) and every == sorted(every)
+
+
+def test_refuses_an_address_without_the_registry_code(request: pytest.FixtureRequest,
+                                                      tmp_path: Path) -> None:
+    from evidence_service.adapters.chain import ChainAnchor
+    from evidence_service.domain.errors import Conflict
+
+    binary = require_anvil(request.config)
+    with running_node(node_config(binary)) as node:
+        record, _ = deploy(connect(node), Accounts.dev())
+        signer = dev_account(MNEMONIC, index=1)
+        ChainAnchor(rpc_url=node.rpc_url, contract_address=record.address, signer=signer)
+        with pytest.raises(Conflict, match="not this EvidenceRegistry build"):
+            ChainAnchor(rpc_url=node.rpc_url, contract_address=Accounts.dev().outsider,
+                        signer=signer)
+        with pytest.raises(Conflict, match="is chain 31337, expected 1"):
+            ChainAnchor(rpc_url=node.rpc_url, contract_address=record.address, signer=signer,
+                        expected_chain_id=1)
