@@ -114,7 +114,9 @@ class Repository(Protocol):
 class UnitOfWork(Protocol):
     """Opens a transaction; the repository it yields commits on clean exit."""
 
-    def __call__(self) -> AbstractContextManager[Repository]: ...
+    def __call__(self, *, read_only: bool = False) -> AbstractContextManager[Repository]:
+        """``read_only`` units of work never wait for writers (and must not write)."""
+        ...
 
 
 class AnchorReceipt(Protocol):

@@ -60,7 +60,7 @@ class CaseService:
     def list_cases(self, principal: Principal) -> Sequence[Case]:
         """Cases of the caller's department."""
         require(principal, (*READ_ROLES, Role.DEVICE), "reading cases")
-        with self._uow() as repo:
+        with self._uow(read_only=True) as repo:
             return repo.list_cases(principal.department_id)
 
     def get_case(self, principal: Principal, case_id: str) -> Case:
@@ -68,7 +68,7 @@ class CaseService:
         require(principal, (*READ_ROLES, Role.DEVICE), "reading cases")
         if not is_canonical_uuid(case_id):
             raise NotFound("case not found")
-        with self._uow() as repo:
+        with self._uow(read_only=True) as repo:
             case = repo.get_case(case_id, principal.department_id)
         if case is None:
             raise NotFound("case not found")
@@ -79,7 +79,7 @@ class CaseService:
         require(principal, READ_ROLES, "reading evidence")
         if not is_canonical_uuid(case_id):
             raise NotFound("case not found")
-        with self._uow() as repo:
+        with self._uow(read_only=True) as repo:
             if repo.get_case(case_id, principal.department_id) is None:
                 raise NotFound("case not found")
             return repo.list_items(case_id, principal.department_id)
@@ -92,7 +92,7 @@ class CaseService:
         require(principal, (*READ_ROLES, Role.DEVICE), "reading evidence")
         if not is_canonical_uuid(item_id):
             raise NotFound("evidence item not found")
-        with self._uow() as repo:
+        with self._uow(read_only=True) as repo:
             item = repo.get_item(item_id, principal.department_id)
         if item is None:
             raise NotFound("evidence item not found")

@@ -119,7 +119,7 @@ class IdentityService:
 
     def list_departments(self) -> Sequence[Department]:
         """All departments (codes and names are not secret: transfers address them)."""
-        with self._uow() as repo:
+        with self._uow(read_only=True) as repo:
             return repo.list_departments()
 
     def list_users(self, actor: Principal, department_id: str) -> Sequence[User]:
@@ -127,7 +127,7 @@ class IdentityService:
         own = actor.department_id == department_id and actor.has_any(Role.DEPARTMENT_ADMIN)
         if not (own or actor.has_any(Role.SYSTEM_ADMIN)):
             raise NotFound("department not found")
-        with self._uow() as repo:
+        with self._uow(read_only=True) as repo:
             return repo.list_users(department_id)
 
     def create_device_token(self, actor: Principal, *, device_id: str,
@@ -160,7 +160,7 @@ class IdentityService:
     # -- authentication -----------------------------------------------------------------------
     def login(self, username: str, password: str) -> tuple[str, User]:
         """Check a password and return a signed JWT. Raises AuthenticationError."""
-        with self._uow() as repo:
+        with self._uow(read_only=True) as repo:
             user = repo.get_user_by_username(username)
         try:
             _hasher.verify(user.password_hash if user else _dummy_hash(), password)
@@ -193,7 +193,7 @@ class IdentityService:
             raise AuthenticationError("token expired") from exc
         except jwt.PyJWTError as exc:
             raise AuthenticationError("invalid token") from exc
-        with self._uow() as repo:
+        with self._uow(read_only=True) as repo:
             user = repo.get_user(str(claims["sub"]))
         if user is None or not user.active or claims.get("dept") != user.department_id:
             raise AuthenticationError("invalid token")
@@ -201,7 +201,7 @@ class IdentityService:
                          roles=user.roles, name=user.username)
 
     def _authenticate_device(self, token: str) -> Principal:
-        with self._uow() as repo:
+        with self._uow(read_only=True) as repo:
             device = repo.get_device_token_by_hash(_token_digest(token))
         if device is None or device.revoked_at is not None:
             raise AuthenticationError("invalid or revoked device token")

@@ -230,7 +230,7 @@ class IngestService:
             uuid.UUID(upload_id)
         except ValueError as exc:
             raise NotFound("upload not found") from exc
-        with self._uow() as repo:
+        with self._uow(read_only=True) as repo:
             upload = repo.get_upload(upload_id)
         if upload is None or upload.department_id != principal.department_id:
             raise NotFound("upload not found")

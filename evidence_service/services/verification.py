@@ -41,6 +41,39 @@ class _Nodes:
         return self.repo.log_node(level, index)
 
 
+class _CachedNodes:
+    """Perfect-subtree hashes never change once written (the log is append-only), so the
+    public lookups keep the most used ones in memory instead of one query per node."""
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self._hashes: dict[tuple[int, int], bytes] = {}
+        self._limit = limit
+        self._lock = threading.Lock()
+
+    def bind(self, repo: Repository) -> _BoundCache:
+        return _BoundCache(self, repo)
+
+    def get(self, key: tuple[int, int], load: Any) -> bytes:
+        with self._lock:
+            found = self._hashes.get(key)
+        if found is None:
+            found = load(*key)
+            with self._lock:
+                if len(self._hashes) >= self._limit:
+                    self._hashes.pop(next(iter(self._hashes)))
+                self._hashes[key] = found
+        return found
+
+
+@dataclass(frozen=True)
+class _BoundCache:
+    cache: _CachedNodes
+    repo: Repository
+
+    def node(self, level: int, index: int) -> bytes:
+        return self.cache.get((level, index), self.repo.log_node)
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The outcome of a verification, safe to show to anyone (hashes and chain facts only)."""
@@ -65,18 +98,19 @@ class VerificationService:
         self._ledger = ledger
         self._confirmed: set[int] = set()
         self._lock = threading.Lock()
+        self._nodes = _CachedNodes()
 
     # -- public: by digest ---------------------------------------------------------------
     def verify_digest(self, *, sha256: str | None = None, sm3: str | None = None) -> Verdict:
         """Look up the first registration of these bytes; never reveals case or department."""
-        with self._uow() as repo:
+        with self._uow(read_only=True) as repo:
             items = repo.find_items_by_digest(sha256=sha256, sm3=sm3)
             if not items:
                 return Verdict(verdict="unknown", reasons=["no evidence with this hash"])
             first = items[0]
             assert first.log_index is not None
             anchor = repo.anchor_covering(first.log_index)
-            return self._proof_verdict(repo, first, anchor)
+            return self._proof_verdict(repo, first, anchor, cached=True)
 
     def verify_stream(self, chunks: Iterable[bytes]) -> tuple[str, str, Verdict]:
         """Hash an uploaded file (never stored) and look it up; returns (sha256, sm3, verdict)."""
@@ -86,8 +120,9 @@ class VerificationService:
         sha256, sm3 = hasher.sha256().value, hasher.sm3().value
         return sha256, sm3, self.verify_digest(sha256=sha256)
 
-    def _proof_verdict(self, repo: Repository, item: EvidenceItem,
-                       anchor: Anchor | None) -> Verdict:
+    def _proof_verdict(self, repo: Repository, item: EvidenceItem, anchor: Anchor | None, *,
+                       cached: bool = False) -> Verdict:
+        """Public lookups (``cached``) reuse immutable node hashes; re-checks read them all."""
         assert item.log_index is not None
         leaf = repo.get_log_leaf(item.log_index)
         if leaf is None:
@@ -99,7 +134,7 @@ class VerificationService:
             return Verdict(verdict="pending", registered_at=item.stored_at,
                            leaf_index=item.log_index,
                            reasons=["registered; waiting for the next anchor"])
-        nodes = _Nodes(repo)
+        nodes: merkle_log.NodeSource = self._nodes.bind(repo) if cached else _Nodes(repo)
         path = merkle_log.inclusion_path(nodes, item.log_index, anchor.tree_size)
         root = merkle_log.root(nodes, anchor.tree_size)
         reasons = []
@@ -168,7 +203,7 @@ class VerificationService:
     def proof_bundle(self, principal: Principal, item_id: str) -> dict[str, Any]:
         """The self-contained version-1 proof bundle of an item (docs/proof-format.md §4)."""
         require(principal, READ_ROLES, "reading proofs")
-        with self._uow() as repo:
+        with self._uow(read_only=True) as repo:
             item = repo.get_item(item_id, principal.department_id)
             if item is None or item.log_index is None:
                 raise NotFound("evidence item not found")
@@ -193,7 +228,7 @@ class VerificationService:
 
     def consistency(self, old_size: int, new_size: int) -> dict[str, Any]:
         """An RFC 9162 consistency proof between two anchored heads; NotFound otherwise."""
-        with self._uow() as repo:
+        with self._uow(read_only=True) as repo:
             old, new = repo.get_anchor(old_size), repo.get_anchor(new_size)
             if old is None or new is None or old_size > new_size:
                 raise NotFound("both sizes must be anchored heads with from <= to")
@@ -203,7 +238,7 @@ class VerificationService:
 
     def head(self) -> dict[str, Any]:
         """The log size and the latest anchored head."""
-        with self._uow() as repo:
+        with self._uow(read_only=True) as repo:
             size, anchor = repo.log_size(), repo.latest_anchor()
         return {"log_size": size, "anchored": None if anchor is None else {
             "tree_size": anchor.tree_size, "root": anchor.root, "tx_hash": anchor.tx_hash,

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 _logger = logging.getLogger(__name__)
 _HERE = Path(__file__).resolve().parent
+#: Execution option marking a unit of work that only reads.
+READ_ONLY = "evidence_read_only"
 
 
 def make_engine(url: str) -> Engine:
@@ -21,7 +23,8 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=20, max_overflow=40)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -33,16 +36,18 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn: Any) -> None:
+        def _begin(conn: Any) -> None:
             # A WAL transaction that reads, then writes after another writer committed, fails
-            # at once with SQLITE_BUSY_SNAPSHOT. Taking the write lock up front makes writers
-            # queue (busy timeout) instead; readers are never blocked in WAL mode.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # at once with SQLITE_BUSY_SNAPSHOT. Units of work that may write take the write
+            # lock up front, so writers queue (busy timeout) instead; read-only ones
+            # (``READ_ONLY`` execution option) begin deferred and never wait for writers.
+            readonly = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=40)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from evidence_service.adapters.db.engine import READ_ONLY
 from evidence_service.adapters.db.orm import (
     AnchorRow,
     Base,
@@ -257,6 +258,8 @@ class SqlUnitOfWork:
         self._factory = factory
 
     @contextmanager
-    def __call__(self) -> Iterator[SqlRepository]:
+    def __call__(self, *, read_only: bool = False) -> Iterator[SqlRepository]:
         with self._factory.begin() as session:
+            if read_only:
+                session.connection(execution_options={READ_ONLY: True})
             yield SqlRepository(session)
