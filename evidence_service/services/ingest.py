@@ -416,20 +416,4 @@ class UploadWriter:
                 self._pending.exception()
             self._handle.close()
         return IngestResult(upload=self.upload, item=self.item)
-        try:
-            if self._poisoned:  # drop the unhashed tail; the next writer rebuilds from disk
-                if self._pending is not None:  # the write error is what the caller sees
-                    self._pending.exception()
-                    self._pending = None
-                self._svc._hashes.drop(self.upload.id)
-                return IngestResult(upload=self.upload, item=self.item)
-            self.checkpoint()
-            self._svc._hashes.put(self.upload.id, self.offset, self._hasher)
-            if self.offset == self.upload.length:
-                result = self._svc._finalise(self.upload, self._hasher)
-                self.upload, self.item = result.upload, result.item
-        finally:
-            self._closed = True
-            self._handle.close()
-        return IngestResult(upload=self.upload, item=self.item)
 
