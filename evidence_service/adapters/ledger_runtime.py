@@ -42,8 +42,7 @@ def start_embedded(*, ledger_dir: Path, port: int, block_time: float | None) -> 
         config = config.model_copy(update={"block_time": block_time})
     node = AnvilNode(config)
     try:
-        node.start()
-        node.wait_ready()
+        node.start()  # returns once the node answers with the expected chain id
         deployer, anchorer = dev_account(DEV_MNEMONIC, index=0), dev_account(DEV_MNEMONIC, index=1)
         record = load_or_deploy(Web3(Web3.HTTPProvider(node.rpc_url)),
                                 record_path=ledger_dir / "deployment.json",
