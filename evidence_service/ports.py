@@ -91,7 +91,8 @@ class Repository(Protocol):
 
     # evidence log (append-only) and anchors
     def append_log_leaf(self, *, entry: bytes, leaf_hash: bytes, kind: str,
-                        item_id: str | None, at: datetime) -> int:
+                        item_id: str | None, at: datetime, sha256: str | None = None,
+                        sm3: str | None = None) -> int:
         """Append a leaf, storing every perfect subtree it completes; returns its index.
 
         Serialised across processes: the caller's transaction holds the log head until commit.
@@ -100,6 +101,10 @@ class Repository(Protocol):
     def log_size(self) -> int: ...
     def log_node(self, level: int, index: int) -> bytes: ...
     def get_log_leaf(self, index: int) -> LogLeaf | None: ...
+    def first_leaf_with_digest(self, *, sha256: str | None = None,
+                               sm3: str | None = None) -> LogLeaf | None:
+        """The earliest log entry naming these content digests (the log is the truth)."""
+        ...
     def find_items_by_digest(self, *, sha256: str | None = None,
                              sm3: str | None = None) -> Sequence[EvidenceItem]: ...
     def add_anchor(self, anchor: Anchor) -> None: ...

@@ -281,7 +281,8 @@ class IngestService:
                 sha256=sha256, sm3=sm3, size=upload.length, item_id=item.id,
                 case_id=item.case_id, department_id=item.department_id, at=now)
             log_index = repo.append_log_leaf(entry=entry, leaf_hash=leaf_hash(entry),
-                                             kind="evidence.registered", item_id=item.id, at=now)
+                                             kind="evidence.registered", item_id=item.id, at=now,
+                                             sha256=sha256, sm3=sm3)
             item = item.model_copy(update={
                 "status": ItemStatus.STORED, "size": upload.length, "sha256": sha256,
                 "sm3": sm3, "storage_key": key, "stored_at": now, "flags": frozenset(flags),

@@ -18,6 +18,7 @@ from evidence_service.domain import merkle_log
 from evidence_service.domain.canonical import registration_entry
 from evidence_service.domain.errors import NotFound
 from evidence_service.domain.hashing import DualHasher
+from evidence_service.domain.merkle_log import leaf_hash as leaf_hash_of
 from evidence_service.domain.models import (
     Anchor,
     EvidenceItem,
@@ -102,15 +103,18 @@ class VerificationService:
 
     # -- public: by digest ---------------------------------------------------------------
     def verify_digest(self, *, sha256: str | None = None, sm3: str | None = None) -> Verdict:
-        """Look up the first registration of these bytes; never reveals case or department."""
+        """Look up the first registration of these bytes; never reveals case or department.
+
+        The answer comes from the append-only log and its anchors alone, never from the
+        mutable item rows: a doctored row cannot make unregistered bytes look registered
+        (the authenticated re-check is what compares rows with the log).
+        """
         with self._uow(read_only=True) as repo:
-            items = repo.find_items_by_digest(sha256=sha256, sm3=sm3)
-            if not items:
+            leaf = repo.first_leaf_with_digest(sha256=sha256, sm3=sm3)
+            if leaf is None:
                 return Verdict(verdict="unknown", reasons=["no evidence with this hash"])
-            first = items[0]
-            assert first.log_index is not None
-            anchor = repo.anchor_covering(first.log_index)
-            return self._proof_verdict(repo, first, anchor, cached=True)
+            return self._leaf_verdict(repo, leaf, repo.anchor_covering(leaf.index),
+                                      nodes=self._nodes.bind(repo))
 
     def verify_stream(self, chunks: Iterable[bytes]) -> tuple[str, str, Verdict]:
         """Hash an uploaded file (never stored) and look it up; returns (sha256, sm3, verdict)."""
@@ -130,12 +134,19 @@ class VerificationService:
         if leaf.entry != self._expected_entry(item, leaf):
             return Verdict(verdict="mismatch", leaf_index=item.log_index,
                            reasons=["the database row differs from its log entry"])
-        if anchor is None:
-            return Verdict(verdict="pending", registered_at=item.stored_at,
-                           leaf_index=item.log_index,
-                           reasons=["registered; waiting for the next anchor"])
         nodes: merkle_log.NodeSource = self._nodes.bind(repo) if cached else _Nodes(repo)
-        path = merkle_log.inclusion_path(nodes, item.log_index, anchor.tree_size)
+        return self._leaf_verdict(repo, leaf, anchor, nodes=nodes)
+
+    def _leaf_verdict(self, repo: Repository, leaf: LogLeaf, anchor: Anchor | None, *,
+                      nodes: merkle_log.NodeSource) -> Verdict:
+        if leaf_hash_of(leaf.entry).hex() != leaf.leaf_hash:
+            return Verdict(verdict="mismatch", leaf_index=leaf.index,
+                           reasons=["the log entry no longer hashes to its leaf"])
+        if anchor is None:
+            return Verdict(verdict="pending", registered_at=leaf.created_at,
+                           leaf_index=leaf.index,
+                           reasons=["registered; waiting for the next anchor"])
+        path = merkle_log.inclusion_path(nodes, leaf.index, anchor.tree_size)
         root = merkle_log.root(nodes, anchor.tree_size)
         reasons = []
         if root.hex() != anchor.root:
@@ -143,7 +154,7 @@ class VerificationService:
         if not self._confirmed_on_chain(anchor):
             reasons.append("the anchored root is not on the chain")
         return Verdict(verdict="mismatch" if reasons else "verified", reasons=reasons,
-                       registered_at=item.stored_at, leaf_index=item.log_index,
+                       registered_at=leaf.created_at, leaf_index=leaf.index,
                        tree_size=anchor.tree_size, root=anchor.root,
                        inclusion_proof=[p.hex() for p in path], anchor=anchor)
 

@@ -153,6 +153,9 @@ class LogEntryRow(Base):
     entry: Mapped[bytes] = mapped_column(LargeBinary)
     kind: Mapped[str] = mapped_column(String(64))
     item_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    #: Content digests the entry names (registrations), for public lookups by hash.
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    sm3: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -191,13 +191,14 @@ class SqlRepository:
 
     # evidence log and anchors
     def append_log_leaf(self, *, entry: bytes, leaf_hash: bytes, kind: str,
-                        item_id: str | None, at: datetime) -> int:
+                        item_id: str | None, at: datetime, sha256: str | None = None,
+                        sm3: str | None = None) -> int:
         head = self._s.scalar(select(LogHeadRow).where(LogHeadRow.id == 1).with_for_update())
         if head is None:
             raise LookupError("log head row missing: run the migrations")
         index = head.size
         self._s.add(LogEntryRow(index=index, leaf_hash=leaf_hash.hex(), entry=entry, kind=kind,
-                                item_id=item_id, created_at=at))
+                                item_id=item_id, sha256=sha256, sm3=sm3, created_at=at))
         for level, idx, digest in nodes_completed_by(index, leaf_hash, self.log_node):
             self._s.add(LogNodeRow(level=level, idx=idx, hash=digest.hex()))
         head.size = index + 1
@@ -219,6 +220,16 @@ class SqlRepository:
             return None
         return LogLeaf(index=row.index, leaf_hash=row.leaf_hash, entry=row.entry, kind=row.kind,
                        item_id=row.item_id, created_at=row.created_at)
+
+    def first_leaf_with_digest(self, *, sha256: str | None = None,
+                               sm3: str | None = None) -> LogLeaf | None:
+        q = select(LogEntryRow.index)
+        if sha256 is not None:
+            q = q.where(LogEntryRow.sha256 == sha256)
+        if sm3 is not None:
+            q = q.where(LogEntryRow.sm3 == sm3)
+        index = self._s.scalar(q.order_by(LogEntryRow.index).limit(1))
+        return None if index is None else self.get_log_leaf(int(index))
 
     def find_items_by_digest(self, *, sha256: str | None = None,
                              sm3: str | None = None) -> Sequence[EvidenceItem]:

@@ -110,7 +110,13 @@ def test_doctored_database_hash_is_caught_by_the_log(api: Api) -> None:
     with services.uow() as repo:
         row = repo.get_item(item["id"], api.departments["ENF"])
         repo.save_item(row.model_copy(update={"sha256": forged}))
-    assert api.client.get(f"/verify/{forged}").json()["verdict"] == "mismatch"
+    # the public answer comes from the log: the forged hash was never registered ...
+    assert api.client.get(f"/verify/{forged}").json()["verdict"] == "unknown"
+    assert api.client.get(f"/verify/{item['sha256']}").json()["verdict"] == "verified"
+    # ... and the re-check names the doctored row
+    r = api.client.post(f"/items/{item['id']}/verify", headers=api.auth("officer")).json()
+    assert r["verdict"] == "mismatch"
+    assert "the database row differs from its log entry" in r["reasons"]
 
 
 def test_consistency_between_anchored_heads(api: Api) -> None:

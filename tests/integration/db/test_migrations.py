@@ -42,3 +42,21 @@ def test_upgrade_is_idempotent(engine: Engine) -> None:
     tables = set(inspect(engine).get_table_names())
     assert {"departments", "users", "cases", "evidence_items", "uploads",
             "alembic_version"} <= tables
+
+
+def test_0003_backfills_digests_of_existing_log_entries(engine: Engine) -> None:
+    from alembic import command
+
+    from evidence_service.adapters.db.engine import alembic_config
+
+    command.upgrade(alembic_config(engine), "0002")
+    entry = ('{"kind":"evidence.registered","sha256":"' + "a" * 64 + '","sm3":"' + "b" * 64
+             + '","v":1}').encode()
+    insert = text('INSERT INTO log_entries ("index", leaf_hash, entry, kind, created_at) '
+                  "VALUES (0, :h, :e, 'evidence.registered', CURRENT_TIMESTAMP)")
+    with engine.begin() as conn:
+        conn.execute(insert, {"h": "0" * 64, "e": entry})
+    upgrade(engine)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT sha256, sm3 FROM log_entries")).one()
+    assert tuple(row) == ("a" * 64, "b" * 64)
