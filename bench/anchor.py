@@ -27,10 +27,7 @@ import base64
 import hashlib
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -39,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from live_service import free_port, login, start_server
 from web3 import Web3
 
 import evidence_verify
@@ -47,41 +45,6 @@ from contracts import load_artifact
 
 ROOT = Path(__file__).resolve().parent.parent
 PAYLOAD_BYTES = 64
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(var: Path, port: int, ledger_port: int,
-                 interval: float) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "EVIDENCE_VAR_DIR": str(var), "EVIDENCE_LOG_LEVEL": "WARNING",
-           "EVIDENCE_LEDGER__PORT": str(ledger_port), "EVIDENCE_ANCHOR_INTERVAL": str(interval)}
-    evidence = str(Path(sys.executable).with_name("evidence"))
-    log = (var.parent / "server.log").open("wb")
-    proc = subprocess.Popen([evidence, "serve", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    for _ in range(600):
-        if proc.poll() is not None:
-            raise SystemExit(f"service exited: {(var.parent / 'server.log').read_text()[-2000:]}")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).ok:
-                return proc
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("service did not start")
-
-
-def login(base: str, var: Path, username: str) -> str:
-    creds = dict(line.split("\t")[:2] for line in
-                 (var / "demo-credentials.txt").read_text().splitlines()[1:])
-    r = requests.post(f"{base}/auth/login", timeout=10,
-                      json={"username": username, "password": creds[username]})
-    r.raise_for_status()
-    return str(r.json()["access_token"])
 
 
 class Registrar:

@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 from tests.support.moto import S3Endpoint, parse_test_url, start_moto_server, stop
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+pytest_plugins = ["tests.support.anvil_fixtures"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -1,6 +1,8 @@
-"""Fixtures: the anvil binary, one shared throwaway node, and the named dev accounts.
+"""Shared chain fixtures (a pytest plugin, loaded by tests/conftest.py).
 
-Tests that restart or break a node start their own (``tests.support.anvil.running_node``).
+One throwaway anvil for the whole session (free port, fixed mnemonic, automine, no state
+file) and a freshly deployed registry per test. Tests that restart or break a node start
+their own with ``tests.support.anvil.running_node``.
 """
 
 from __future__ import annotations
@@ -10,9 +12,17 @@ from pathlib import Path
 
 import pytest
 from web3 import Web3
+from web3.contract import Contract
 
 from ledger_node import AnvilNode
-from tests.support.anvil import Accounts, connect, node_config, require_anvil, running_node
+from tests.support.anvil import (
+    Accounts,
+    connect,
+    deploy,
+    node_config,
+    require_anvil,
+    running_node,
+)
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +33,7 @@ def anvil_binary(pytestconfig: pytest.Config) -> Path:
 
 @pytest.fixture(scope="session")
 def anvil_node(anvil_binary: Path) -> Iterator[AnvilNode]:
-    """A shared throwaway anvil (free port, fixed mnemonic, automine, no state file)."""
+    """The session's throwaway anvil (chain 31337)."""
     with running_node(node_config(anvil_binary)) as node:
         yield node
 
@@ -38,3 +48,9 @@ def w3(anvil_node: AnvilNode) -> Web3:
 def accounts() -> Accounts:
     """The named dev accounts."""
     return Accounts.dev()
+
+
+@pytest.fixture
+def registry(w3: Web3, accounts: Accounts) -> Contract:
+    """A freshly deployed registry: ``accounts.admin`` is admin, ``accounts.anchorer`` anchors."""
+    return deploy(w3, accounts)[1]
