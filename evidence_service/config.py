@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from evidence_service.domain.policy import DEFAULT_NEGATIVE_LIST, NegativeEntry
+
 _PLACEHOLDERS = {"", "changeme", "change-me", "secret", "minioadmin", "password"}
 
 
@@ -48,6 +50,15 @@ class LedgerConfig(BaseModel):
     chain_id: int | None = None
     keystore: Path | None = None
     keystore_password: SecretStr | None = None
+    #: The governing admin that registers department accounts (external mode; embedded mode
+    #: uses the dev chain's deployer).
+    admin_keystore: Path | None = None
+    admin_keystore_password: SecretStr | None = None
+    #: Password of every department keystore (``var/keystores/departments``). In dev mode one
+    #: is generated once and kept in ``var/``.
+    department_keystore_password: SecretStr | None = None
+    #: scrypt cost of new department keystores (2**18 as eth-account; tests use less).
+    keystore_scrypt_n: int = Field(default=2**18, ge=2**10)
 
 
 class Settings(BaseSettings):
@@ -72,6 +83,9 @@ class Settings(BaseSettings):
     ledger: LedgerConfig = LedgerConfig()
     #: Seconds between anchoring attempts (``EVIDENCE_ANCHOR_INTERVAL``).
     anchor_interval: float = Field(default=2.0, gt=0)
+    #: Material that must not leave a department (JSON list; None: the default list of
+    #: unclosed complaint clues and personal-privacy material). See ``domain/policy.py``.
+    negative_list: list[NegativeEntry] | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
@@ -86,6 +100,11 @@ class Settings(BaseSettings):
             raise ValueError("EVIDENCE_DATABASE_URL must be set in production")
         if self.ledger.mode == "embedded":
             raise ValueError("production needs EVIDENCE_LEDGER__MODE=external (a real network)")
+        password = self.ledger.department_keystore_password
+        if self.ledger.mode == "external" and (
+                password is None or password.get_secret_value() in _PLACEHOLDERS):
+            raise ValueError("EVIDENCE_LEDGER__DEPARTMENT_KEYSTORE_PASSWORD must be set "
+                             "in production")
         if self.storage_backend == "s3":
             for name in ("access_key", "secret_key"):
                 if getattr(self.s3, name).get_secret_value() in _PLACEHOLDERS:
@@ -108,11 +127,29 @@ class Settings(BaseSettings):
     def ledger_dir(self) -> Path:
         return self.var_dir / "ledger"
 
+    @property
+    def department_keystore_dir(self) -> Path:
+        return self.var_dir / "keystores" / "departments"
+
+    @property
+    def resolved_negative_list(self) -> tuple[NegativeEntry, ...]:
+        return DEFAULT_NEGATIVE_LIST if self.negative_list is None else tuple(self.negative_list)
+
     def resolved_jwt_secret(self) -> str:
         """The JWT signing secret; in dev mode one is generated once and kept in ``var/``."""
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
-        path = self.var_dir / "jwt-secret"
+        return self._generated_secret("jwt-secret")
+
+    def resolved_department_password(self) -> str:
+        """The department keystores' password; generated once in dev mode."""
+        password = self.ledger.department_keystore_password
+        if password is not None:
+            return password.get_secret_value()
+        return self._generated_secret("department-keystore-password")
+
+    def _generated_secret(self, name: str) -> str:
+        path = self.var_dir / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(48))

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from evidence_service.domain.models import (
     Anchor,
+    Approval,
     Case,
+    CustodyEvent,
     Department,
     DeviceToken,
     EvidenceItem,
+    IntegrityAlert,
     LogLeaf,
+    Transfer,
     Upload,
     User,
 )
@@ -115,6 +120,30 @@ class Repository(Protocol):
     def get_anchor(self, tree_size: int) -> Anchor | None: ...
     def mark_items_anchored(self, tree_size: int) -> int: ...
 
+    # custody, transfers, approvals, alerts
+    def set_department_address(self, department_id: str, address: str) -> None: ...
+    def get_case_by_id(self, case_id: str) -> Case | None:
+        """Any department's case: for provenance only, never for display."""
+        ...
+    def get_item_by_id(self, item_id: str) -> EvidenceItem | None:
+        """Any department's item: for provenance and transfer checks only, never for display."""
+        ...
+    def add_custody_event(self, event: CustodyEvent) -> None: ...
+    def list_custody_events(self, *, item_ids: Sequence[str] = (),
+                            case_ids: Sequence[str] = ()) -> Sequence[CustodyEvent]: ...
+    def add_transfer(self, transfer: Transfer) -> None: ...
+    def save_transfer(self, transfer: Transfer) -> None: ...
+    def get_transfer(self, transfer_id: str, department_id: str, *,
+                     for_update: bool = False) -> Transfer | None:
+        """A transfer the department sent or receives; None for anyone else's."""
+        ...
+    def list_transfers(self, department_id: str, *, incoming: bool) -> Sequence[Transfer]: ...
+    def add_approval(self, approval: Approval) -> None: ...
+    def list_approvals(self, item_id: str, department_id: str) -> Sequence[Approval]: ...
+    def add_alert(self, alert: IntegrityAlert) -> None: ...
+    def list_alerts(self, department_id: str, *,
+                    open_only: bool = True) -> Sequence[IntegrityAlert]: ...
+
 
 class UnitOfWork(Protocol):
     """Opens a transaction; the repository it yields commits on clean exit."""
@@ -152,6 +181,42 @@ class LedgerAnchor(Protocol):
     def anchored(self, tree_size: int) -> tuple[bytes, AnchorReceipt] | None:
         """Root and receipt facts of an on-chain head, or None if that size was never anchored."""
         ...
+
+
+@dataclass(frozen=True)
+class OnChainTransfer:
+    """A transfer as the registry records it (``status``: open, accepted or rejected)."""
+
+    case_hash: bytes
+    manifest_root: bytes
+    from_address: str
+    to_address: str
+    status: str
+    opened_at: int
+    closed_at: int
+    reason_hash: bytes
+
+
+class DepartmentLedger(Protocol):
+    """Department accounts and the transfer steps each department signs with its own key.
+
+    Every method raises ChainUnavailable when the node cannot be reached and Conflict when the
+    registry refuses a step (wrong party, not open any more, replay).
+    """
+
+    def ensure_department(self, department_id: str, department_hash: bytes) -> str:
+        """Create (once) the department's keystore, register its account; return the address."""
+        ...
+
+    def open_transfer(self, *, department_id: str, transfer_id: bytes, case_hash: bytes,
+                      manifest_root: bytes, to_address: str) -> AnchorReceipt: ...
+
+    def accept_transfer(self, *, department_id: str, transfer_id: bytes) -> AnchorReceipt: ...
+
+    def reject_transfer(self, *, department_id: str, transfer_id: bytes,
+                        reason_hash: bytes) -> AnchorReceipt: ...
+
+    def transfer_of(self, transfer_id: bytes) -> OnChainTransfer | None: ...
 
 
 class LeaderLock(Protocol):

@@ -9,21 +9,25 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from evidence_service import __version__
 from evidence_service.adapters.db import SqlUnitOfWork, make_engine, make_session_factory, upgrade
 from evidence_service.adapters.locks import leader_lock
 from evidence_service.api import errors, metrics
 from evidence_service.api.deps import Services
-from evidence_service.api.routes import auth, cases, health, uploads, verify
+from evidence_service.api.routes import auth, cases, custody, health, transfers, uploads, verify
 from evidence_service.config import Settings, get_settings
 from evidence_service.logging_setup import configure
 from evidence_service.ports import ObjectStore
 from evidence_service.services.anchoring import AnchoringService, AnchoringWorker
 from evidence_service.services.cases import CaseService
 from evidence_service.services.clock import SystemClock
+from evidence_service.services.custody import CustodyService
+from evidence_service.services.grading import GradingService
 from evidence_service.services.identity import IdentityService
 from evidence_service.services.ingest import IngestService
+from evidence_service.services.transfer import TransferService
 from evidence_service.services.verification import VerificationService
 
 if TYPE_CHECKING:
@@ -58,15 +62,27 @@ def build_ledger(settings: Settings) -> LedgerRuntime | None:
     ledger = settings.ledger
     if ledger.mode == "off":
         return None
-    from evidence_service.adapters.ledger_runtime import connect_external, start_embedded
+    from evidence_service.adapters.ledger_runtime import (
+        DepartmentKeys,
+        connect_external,
+        start_embedded,
+    )
 
+    keys = DepartmentKeys(keystore_dir=settings.department_keystore_dir,
+                          password=settings.resolved_department_password(),
+                          scrypt_n=ledger.keystore_scrypt_n)
     if ledger.mode == "embedded":
         return start_embedded(ledger_dir=settings.ledger_dir, port=ledger.port,
-                              block_time=ledger.block_time)
-    password = ledger.keystore_password.get_secret_value() if ledger.keystore_password else None
+                              block_time=ledger.block_time, keys=keys)
+
+    def secret(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value else None
+
     return connect_external(rpc_url=ledger.rpc_url, contract_address=ledger.contract_address,
                             chain_id=ledger.chain_id, keystore=ledger.keystore,
-                            password=password)
+                            password=secret(ledger.keystore_password),
+                            admin_keystore=ledger.admin_keystore,
+                            admin_password=secret(ledger.admin_keystore_password), keys=keys)
 
 
 def build_services(settings: Settings, *, migrate: bool = True) -> Services:
@@ -94,6 +110,13 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         anchor_lock=leader_lock(engine, settings.var_dir),
         verification=VerificationService(uow=uow, store=store,
                                          ledger=ledger.anchor if ledger else None),
+        custody=CustodyService(uow=uow, clock=clock, store=store),
+        grading=GradingService(uow=uow, clock=clock),
+        transfers=TransferService(
+            uow=uow, store=store, clock=clock,
+            ledger=ledger.departments if ledger else None,
+            anchors=ledger.anchor if ledger else None,
+            negative_list=settings.resolved_negative_list),
     )
 
 
@@ -123,7 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Evidence custody service", version=__version__, lifespan=lifespan)
     app.state.services = services
     errors.install(app)
-    for module in (health, auth, cases, uploads, verify):
+    for module in (health, auth, cases, custody, transfers, uploads, verify):
         app.include_router(module.router)
     metrics.UPLOADS_IN_PROGRESS.set_function(services.uploads_in_progress)
     return app

@@ -14,8 +14,11 @@ from evidence_service.domain.models import Principal
 from evidence_service.ports import LeaderLock, ObjectStore, UnitOfWork
 from evidence_service.services.anchoring import AnchoringService
 from evidence_service.services.cases import CaseService
+from evidence_service.services.custody import CustodyService
+from evidence_service.services.grading import GradingService
 from evidence_service.services.identity import IdentityService
 from evidence_service.services.ingest import IngestService
+from evidence_service.services.transfer import TransferService
 from evidence_service.services.verification import VerificationService
 
 if TYPE_CHECKING:
@@ -37,6 +40,9 @@ class Services:
     anchoring: AnchoringService | None
     verification: VerificationService
     anchor_lock: LeaderLock
+    custody: CustodyService
+    grading: GradingService
+    transfers: TransferService
 
     def close(self) -> None:
         """Stop the supervised chain node (if any) and close database connections."""
@@ -69,5 +75,13 @@ def get_principal(
     return services.identity.authenticate(credentials.credentials if credentials else None)
 
 
+def get_client(request: Request) -> str:
+    """Who is calling from where, for custody events: address and user agent."""
+    host = request.client.host if request.client else "unknown"
+    agent = request.headers.get("user-agent", "")[:256]
+    return f"{host} {agent}".strip()
+
+
 ServicesDep = Annotated[Services, Depends(get_services)]
+ClientDep = Annotated[str, Depends(get_client)]
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

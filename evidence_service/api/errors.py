@@ -24,6 +24,8 @@ ERROR_TABLE: list[tuple[type[e.EvidenceError], int, str]] = [
     (e.DigestMismatch, 422, "digest_mismatch"),
     (e.NotFound, 404, "not_found"),
     (e.UploadBusy, 423, "upload_busy"),
+    (e.TransferBlocked, 409, "transfer_blocked"),
+    (e.IntegrityFailure, 409, "integrity_failure"),
     (e.Conflict, 409, "conflict"),
     (e.AuthenticationError, 401, "unauthenticated"),
     (e.PermissionDenied, 403, "forbidden"),
@@ -61,7 +63,8 @@ async def _evidence_error(request: Request, exc: Exception) -> JSONResponse:
     level = logging.ERROR if status >= 500 else logging.WARNING
     _logger.log(level, "%s %s -> %d %s: %s", request.method, request.url.path, status, code, exc,
                 exc_info=status >= 500 and status != 503)
-    return JSONResponse(error_body(code, str(exc)), status_code=status,
+    extra = {"details": exc.details} if exc.details else {}
+    return JSONResponse(error_body(code, str(exc), **extra), status_code=status,
                         headers=_headers(exc, status))
 
 

@@ -75,6 +75,7 @@ class DepartmentOut(_Out):
     name: str
     kind: DepartmentKind
     created_at: datetime
+    chain_address: str | None = None
 
 
 class UserIn(_In):
@@ -131,6 +132,8 @@ class CaseOut(_Out):
     classification: Classification
     status: CaseStatus
     created_at: datetime
+    origin_case_id: str | None = None
+    transfer_id: str | None = None
 
 
 class ItemOut(_Out):
@@ -148,8 +151,10 @@ class ItemOut(_Out):
     classification: Classification
     status: ItemStatus
     flags: list[ItemFlag]
+    labels: list[str]
     created_at: datetime
     stored_at: datetime | None
+    origin_item_id: str | None = None
 
 
 class UploadOut(_Out):

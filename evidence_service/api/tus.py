@@ -11,6 +11,8 @@ kind                   yes       evidence kind, e.g. ``audio_visual`` (see Evide
 filetype               no        media type, default ``application/octet-stream``
 sha256                 no        SHA-256 the client computed; a mismatch rejects the item
 classification         no        public | internal | restricted (default internal)
+labels                 no        comma-separated material labels the negative list
+                                 matches, e.g. ``personal_privacy``
 recorder_id            no        body-worn recorder or device serial
 badge_number           no        officer badge number
 captured_at            no        ISO 8601 time of capture, with a timezone
@@ -39,7 +41,7 @@ from evidence_service.domain.models import (
     EvidenceTags,
     NewUpload,
 )
-from evidence_service.domain.rules import validate_filename, validate_media_type
+from evidence_service.domain.rules import validate_filename, validate_labels, validate_media_type
 
 TUS_VERSION = "1.0.0"
 _E = TypeVar("_E", bound=StrEnum)
@@ -133,7 +135,8 @@ def new_upload_from_headers(*, length_header: str | None, metadata: str | None) 
             declared_sha256=parse_hex_digest(sha, algorithm="sha256").value if sha else None,
             capture=capture, tags=tags,
             classification=_enum(_text(meta, "classification") or "internal",
-                                 Classification, "classification"))
+                                 Classification, "classification"),
+            labels=validate_labels(_text(meta, "labels")))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))

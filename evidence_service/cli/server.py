@@ -50,6 +50,11 @@ def init(
     try:
         if demo:
             _show_credentials(bootstrap_demo(services.identity), settings.var_dir)
+        if services.ledger is not None:
+            for department in services.identity.list_departments():
+                if department.chain_address is None:
+                    address = services.transfers.provision_department(department.id)
+                    console.print(f"department {department.code} signs as {address}")
     finally:
         services.close()
     console.print(f"[green]ready[/green]: database {settings.resolved_database_url}")

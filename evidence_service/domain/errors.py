@@ -11,7 +11,9 @@ HTTP status and public message::
     ├── DigestMismatch                   bytes do not match the declared or recorded digest
     ├── NotFound                         absent, or another department's (never says which)
     ├── Conflict                         state does not allow this now (e.g. upload complete)
-    │   └── UploadBusy                   another request is writing this upload
+    │   ├── UploadBusy                   another request is writing this upload
+    │   ├── TransferBlocked              grading, approval or the negative list forbid it
+    │   └── IntegrityFailure             re-verification found altered or unprovable evidence
     ├── AuthenticationError              missing, expired or forged credentials
     ├── PermissionDenied                 authenticated, but the role does not allow it
     ├── StorageUnavailable               the object store could not be reached (retry later)
@@ -22,7 +24,16 @@ from __future__ import annotations
 
 
 class EvidenceError(Exception):
-    """Root of every error raised by the evidence service core."""
+    """Root of every error raised by the evidence service core.
+
+    ``details`` optionally lists structured reasons (one dict per item or rule) that the API
+    returns beside the message; they hold ids and hashes only.
+    """
+
+    def __init__(self, message: str = "", *, details: list[dict[str, object]] | None = None
+                 ) -> None:
+        super().__init__(message)
+        self.details: list[dict[str, object]] = details or []
 
 
 class InvalidInput(EvidenceError, ValueError):
@@ -59,6 +70,14 @@ class Conflict(EvidenceError):
 
 class UploadBusy(Conflict):
     """Another request is currently writing to this upload."""
+
+
+class TransferBlocked(Conflict):
+    """Grading, a missing approval or the negative list forbid this transfer or export."""
+
+
+class IntegrityFailure(Conflict):
+    """Re-verification found evidence that is altered, missing or not provable on-chain."""
 
 
 class AuthenticationError(EvidenceError):

@@ -90,6 +90,8 @@ class Department(_Frozen):
     name: str
     kind: DepartmentKind
     created_at: datetime
+    #: The department's signing account on the chain (its key is in an encrypted keystore).
+    chain_address: str | None = None
 
 
 class User(_Frozen):
@@ -139,6 +141,9 @@ class Case(_Frozen):
     status: CaseStatus = CaseStatus.OPEN
     created_by: str
     created_at: datetime
+    #: For a case received through a transfer: the sender's case and the transfer.
+    origin_case_id: str | None = None
+    transfer_id: str | None = None
 
 
 class CaptureMetadata(_Frozen):
@@ -182,6 +187,10 @@ class EvidenceItem(_Frozen):
     created_at: datetime
     stored_at: datetime | None = None
     log_index: int | None = None
+    #: Material labels the negative list matches (e.g. ``unclosed_complaint_clue``).
+    labels: frozenset[str] = frozenset()
+    #: For an item received through a transfer: the sender's item (same bytes, same log entry).
+    origin_item_id: str | None = None
 
 
 class Upload(_Frozen):
@@ -213,6 +222,7 @@ class NewUpload(_Frozen):
     capture: CaptureMetadata = CaptureMetadata()
     tags: EvidenceTags = EvidenceTags()
     classification: Classification = Classification.INTERNAL
+    labels: frozenset[str] = frozenset()
 
 
 class LogLeaf(_Frozen):
@@ -242,3 +252,90 @@ class Anchor(_Frozen):
 class TreeHead(_Frozen):
     size: int
     root: str
+
+
+class CustodyEvent(_Frozen):
+    """One use of evidence, recorded in the database and as a leaf of the evidence log."""
+
+    id: str
+    log_index: int
+    kind: str
+    item_id: str | None
+    case_id: str
+    department_id: str
+    actor_id: str
+    actor_name: str
+    client: str
+    at: datetime
+    subject: str | None = None
+    note: str | None = None
+
+
+class ChainStep(_Frozen):
+    """An on-chain transaction of a transfer step."""
+
+    tx_hash: str
+    block_number: int
+    block_time: datetime
+
+
+class TransferStatus(StrEnum):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class ItemCheck(_Frozen):
+    """The receiver's verification of one transferred item."""
+
+    item_id: str
+    ok: bool
+    reasons: tuple[str, ...] = ()
+    tree_size: int | None = None
+
+
+class Transfer(_Frozen):
+    """A case (or some of its items) sent from one department to another."""
+
+    id: str
+    case_id: str
+    from_department_id: str
+    to_department_id: str
+    item_ids: tuple[str, ...]
+    manifest_root: str
+    status: TransferStatus = TransferStatus.OPEN
+    created_by: str
+    created_at: datetime
+    opened: ChainStep
+    decided: ChainStep | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    reason: str | None = None
+    checks: tuple[ItemCheck, ...] = ()
+    checked_at: datetime | None = None
+    received_case_id: str | None = None
+
+
+class Approval(_Frozen):
+    """A department admin's approval for a restricted item to leave the department."""
+
+    id: str
+    item_id: str
+    department_id: str
+    purpose: Literal["transfer", "export"]
+    granted_by: str
+    granted_at: datetime
+    log_index: int
+    note: str | None = None
+
+
+class IntegrityAlert(_Frozen):
+    """Evidence that no longer matches its record, shown to review staff until resolved."""
+
+    id: str
+    department_id: str
+    item_id: str
+    source: str
+    reason: str
+    raised_at: datetime
+    resolved_at: datetime | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import uuid
 
@@ -77,3 +78,20 @@ def is_canonical_uuid(value: str) -> bool:
 def content_key(sha256_hex: str) -> str:
     """The content address of bytes with this SHA-256: ``sha256/ab/cd/abcd…``."""
     return f"sha256/{sha256_hex[:2]}/{sha256_hex[2:4]}/{sha256_hex}"
+
+
+_LABEL = re.compile(r"^[a-z0-9_]{1,64}$")
+MAX_LABELS = 16
+
+
+def validate_labels(raw: str | None) -> frozenset[str]:
+    """Parse comma-separated material labels (``[a-z0-9_]``, at most 16); raises InvalidInput."""
+    if not raw:
+        return frozenset()
+    labels = [part.strip() for part in raw.split(",") if part.strip()]
+    bad = [label for label in labels if not _LABEL.match(label)]
+    if bad:
+        raise InvalidInput(f"label {bad[0][:64]!r} must be 1-64 characters of a-z, 0-9 and _")
+    if len(set(labels)) > MAX_LABELS:
+        raise InvalidInput(f"at most {MAX_LABELS} labels")
+    return frozenset(labels)

@@ -126,7 +126,8 @@ class IngestService:
             id=str(uuid.uuid4()), case_id=new.case_id, department_id=principal.department_id,
             kind=new.kind, original_filename=new.filename, media_type=new.media_type,
             declared_size=new.length, capture=new.capture, tags=new.tags,
-            classification=new.classification, created_by=principal.id, created_at=now)
+            classification=new.classification, labels=new.labels, created_by=principal.id,
+            created_at=now)
         upload = Upload(
             id=str(uuid.uuid4()), item_id=item.id, department_id=principal.department_id,
             created_by=principal.id, length=new.length, declared_sha256=new.declared_sha256,

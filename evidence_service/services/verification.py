@@ -28,6 +28,7 @@ from evidence_service.domain.models import (
 )
 from evidence_service.ports import LedgerAnchor, ObjectStore, Repository, UnitOfWork, iter_file
 from evidence_service.services.cases import READ_ROLES, require
+from evidence_service.services.custody import lineage
 
 _logger = logging.getLogger(__name__)
 BUNDLE_FORMAT = "evidence-proof-bundle"
@@ -89,6 +90,13 @@ class Verdict:
     anchor: Anchor | None = None
 
 
+def expected_registration(item: EvidenceItem, leaf: LogLeaf) -> bytes:
+    """The registration entry an original item's row implies (time taken from the leaf)."""
+    return registration_entry(
+        sha256=item.sha256 or "", sm3=item.sm3 or "", size=item.size or 0, item_id=item.id,
+        case_id=item.case_id, department_id=item.department_id, at=leaf.created_at)
+
+
 class VerificationService:
     """Answers "is this evidence registered, unchanged and anchored?"."""
 
@@ -131,7 +139,8 @@ class VerificationService:
         leaf = repo.get_log_leaf(item.log_index)
         if leaf is None:
             return Verdict(verdict="mismatch", reasons=["log entry missing"])
-        if leaf.entry != self._expected_entry(item, leaf):
+        origin = lineage(repo, item)[-1]
+        if leaf.entry != expected_registration(origin, leaf):
             return Verdict(verdict="mismatch", leaf_index=item.log_index,
                            reasons=["the database row differs from its log entry"])
         nodes: merkle_log.NodeSource = self._nodes.bind(repo) if cached else _Nodes(repo)
@@ -202,13 +211,6 @@ class VerificationService:
             _logger.warning("integrity mismatch item=%s: %s", item.id, "; ".join(reasons))
             return Verdict(**{**verdict.__dict__, "verdict": "mismatch", "reasons": reasons})
         return verdict
-
-    @staticmethod
-    def _expected_entry(item: EvidenceItem, leaf: LogLeaf) -> bytes:
-        """The entry the database row implies (time taken from the leaf: it is what was logged)."""
-        return registration_entry(
-            sha256=item.sha256 or "", sm3=item.sm3 or "", size=item.size or 0, item_id=item.id,
-            case_id=item.case_id, department_id=item.department_id, at=leaf.created_at)
 
     # -- bundles and consistency ---------------------------------------------------------
     def proof_bundle(self, principal: Principal, item_id: str) -> dict[str, Any]:

@@ -61,6 +61,7 @@ class DepartmentRow(Base):
     name: Mapped[str] = mapped_column(String(256))
     kind: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    chain_address: Mapped[str | None] = mapped_column(String(42))
 
 
 class UserRow(Base):
@@ -101,6 +102,8 @@ class CaseRow(Base):
     status: Mapped[str] = mapped_column(String(32))
     created_by: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    origin_case_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    transfer_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class EvidenceItemRow(Base):
@@ -126,6 +129,8 @@ class EvidenceItemRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     stored_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     log_index: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    labels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    origin_item_id: Mapped[str | None] = mapped_column(String(36), index=True)
 
 
 class UploadRow(Base):
@@ -186,3 +191,65 @@ class AnchorRow(Base):
     chain_id: Mapped[int] = mapped_column(BigInteger)
     contract_address: Mapped[str] = mapped_column(String(42))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CustodyEventRow(Base):
+    """A custody event; its log leaf is ``log_index`` (the row adds names and the client)."""
+
+    __tablename__ = "custody_events"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    log_index: Mapped[int] = mapped_column(BigInteger, unique=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    item_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    case_id: Mapped[str] = mapped_column(String(36), index=True)
+    department_id: Mapped[str] = mapped_column(String(36))
+    actor_id: Mapped[str] = mapped_column(String(36))
+    actor_name: Mapped[str] = mapped_column(String(256))
+    client: Mapped[str] = mapped_column(String(512))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    subject: Mapped[str | None] = mapped_column(String(128))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class TransferRow(Base):
+    __tablename__ = "transfers"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(36), index=True)
+    from_department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"), index=True)
+    to_department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"), index=True)
+    item_ids: Mapped[list[str]] = mapped_column(JSON)
+    manifest_root: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    opened: Mapped[dict[str, Any]] = mapped_column(JSON)
+    decided: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    decided_by: Mapped[str | None] = mapped_column(String(36))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reason: Mapped[str | None] = mapped_column(Text)
+    checks: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    received_case_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class ApprovalRow(Base):
+    __tablename__ = "approvals"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(36), index=True)
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"))
+    purpose: Mapped[str] = mapped_column(String(16))
+    granted_by: Mapped[str] = mapped_column(String(36))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    log_index: Mapped[int] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class IntegrityAlertRow(Base):
+    __tablename__ = "integrity_alerts"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"), index=True)
+    item_id: Mapped[str] = mapped_column(String(36), index=True)
+    source: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

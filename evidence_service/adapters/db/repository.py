@@ -14,31 +14,40 @@ from sqlalchemy.orm import Session, sessionmaker
 from evidence_service.adapters.db.engine import READ_ONLY
 from evidence_service.adapters.db.orm import (
     AnchorRow,
+    ApprovalRow,
     Base,
     CaseRow,
+    CustodyEventRow,
     DepartmentRow,
     DeviceTokenRow,
     EvidenceItemRow,
+    IntegrityAlertRow,
     LogEntryRow,
     LogHeadRow,
     LogNodeRow,
+    TransferRow,
     UploadRow,
     UserRow,
 )
 from evidence_service.domain.merkle_log import nodes_completed_by
 from evidence_service.domain.models import (
     Anchor,
+    Approval,
     Case,
+    CustodyEvent,
     Department,
     DeviceToken,
     EvidenceItem,
+    IntegrityAlert,
     LogLeaf,
+    Transfer,
     Upload,
     User,
 )
 
 M = TypeVar("M", bound=BaseModel)
-_JSON_FIELDS = {"roles", "flags", "capture", "tags"}
+_JSON_FIELDS = {"roles", "flags", "capture", "tags", "labels", "item_ids", "opened", "decided",
+                "checks"}
 
 
 def _values(model: BaseModel) -> dict[str, Any]:
@@ -260,6 +269,73 @@ class SqlRepository:
              .where(EvidenceItemRow.status == "stored", EvidenceItemRow.log_index < tree_size)
              .values(status="anchored"))
         return int(self._s.execute(q).rowcount)  # type: ignore[attr-defined]
+
+    # custody, transfers, approvals, alerts
+    def set_department_address(self, department_id: str, address: str) -> None:
+        self._s.execute(update(DepartmentRow).where(DepartmentRow.id == department_id)
+                        .values(chain_address=address))
+
+    def get_case_by_id(self, case_id: str) -> Case | None:
+        return _model(Case, self._s.get(CaseRow, case_id))
+
+    def get_item_by_id(self, item_id: str) -> EvidenceItem | None:
+        return _model(EvidenceItem, self._s.get(EvidenceItemRow, item_id))
+
+    def add_custody_event(self, event: CustodyEvent) -> None:
+        self._s.add(CustodyEventRow(**_values(event)))
+        self._s.flush()
+
+    def list_custody_events(self, *, item_ids: Sequence[str] = (),
+                            case_ids: Sequence[str] = ()) -> Sequence[CustodyEvent]:
+        q = select(CustodyEventRow)
+        if item_ids:
+            q = q.where(CustodyEventRow.item_id.in_(list(item_ids)))
+        if case_ids:
+            q = q.where(CustodyEventRow.case_id.in_(list(case_ids)))
+        return _models(CustodyEvent, self._s.scalars(q.order_by(CustodyEventRow.log_index)).all())
+
+    def add_transfer(self, transfer: Transfer) -> None:
+        self._s.add(TransferRow(**_values(transfer)))
+        self._s.flush()
+
+    def save_transfer(self, transfer: Transfer) -> None:
+        self._s.merge(TransferRow(**_values(transfer)))
+        self._s.flush()
+
+    def get_transfer(self, transfer_id: str, department_id: str, *,
+                     for_update: bool = False) -> Transfer | None:
+        q = select(TransferRow).where(TransferRow.id == transfer_id).where(
+            (TransferRow.from_department_id == department_id)
+            | (TransferRow.to_department_id == department_id))
+        if for_update:
+            q = q.with_for_update()
+        return _model(Transfer, self._s.scalar(q))
+
+    def list_transfers(self, department_id: str, *, incoming: bool) -> Sequence[Transfer]:
+        column = TransferRow.to_department_id if incoming else TransferRow.from_department_id
+        q = select(TransferRow).where(column == department_id)
+        return _models(Transfer, self._s.scalars(q.order_by(TransferRow.created_at.desc())).all())
+
+    def add_approval(self, approval: Approval) -> None:
+        self._s.add(ApprovalRow(**_values(approval)))
+        self._s.flush()
+
+    def list_approvals(self, item_id: str, department_id: str) -> Sequence[Approval]:
+        q = select(ApprovalRow).where(ApprovalRow.item_id == item_id,
+                                      ApprovalRow.department_id == department_id)
+        return _models(Approval, self._s.scalars(q.order_by(ApprovalRow.granted_at)).all())
+
+    def add_alert(self, alert: IntegrityAlert) -> None:
+        self._s.add(IntegrityAlertRow(**_values(alert)))
+        self._s.flush()
+
+    def list_alerts(self, department_id: str, *, open_only: bool = True
+                    ) -> Sequence[IntegrityAlert]:
+        q = select(IntegrityAlertRow).where(IntegrityAlertRow.department_id == department_id)
+        if open_only:
+            q = q.where(IntegrityAlertRow.resolved_at.is_(None))
+        return _models(IntegrityAlert,
+                       self._s.scalars(q.order_by(IntegrityAlertRow.raised_at.desc())).all())
 
 
 class SqlUnitOfWork:

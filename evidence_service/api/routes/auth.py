@@ -48,6 +48,9 @@ def create_department(body: DepartmentIn, principal: CurrentPrincipal,
     """Create a department (system administrators)."""
     dept = services.identity.create_department(principal, code=body.code, name=body.name,
                                                kind=body.kind)
+    if services.ledger is not None:
+        address = services.transfers.provision_department(dept.id)
+        dept = dept.model_copy(update={"chain_address": address})
     return DepartmentOut.model_validate(dept)
 
 

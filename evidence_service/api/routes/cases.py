@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from evidence_service.api.deps import CurrentPrincipal, ServicesDep
+from evidence_service.api.deps import ClientDep, CurrentPrincipal, ServicesDep
 from evidence_service.api.guards import GuardedRoute
 from evidence_service.api.schemas import CaseIn, CaseOut, ItemOut
+from evidence_service.domain.custody import CustodyKind
 
 router = APIRouter(tags=["cases"], route_class=GuardedRoute)
 
@@ -31,12 +32,18 @@ def get_case(case_id: str, principal: CurrentPrincipal, services: ServicesDep) -
 
 
 @router.get("/cases/{case_id}/items", response_model=list[ItemOut])
-def list_items(case_id: str, principal: CurrentPrincipal, services: ServicesDep) -> list[ItemOut]:
-    """Evidence items of one case."""
-    return [ItemOut.model_validate(i) for i in services.cases.list_items(principal, case_id)]
+def list_items(case_id: str, principal: CurrentPrincipal, services: ServicesDep,
+               client: ClientDep) -> list[ItemOut]:
+    """Evidence items of one case (recorded as a ``viewed`` event of the case)."""
+    items = services.cases.list_items(principal, case_id)
+    services.custody.record_case_read(principal, case_id, client=client)
+    return [ItemOut.model_validate(i) for i in items]
 
 
 @router.get("/items/{item_id}", response_model=ItemOut)
-def get_item(item_id: str, principal: CurrentPrincipal, services: ServicesDep) -> ItemOut:
-    """One evidence item with its hashes and status."""
-    return ItemOut.model_validate(services.cases.get_item(principal, item_id))
+def get_item(item_id: str, principal: CurrentPrincipal, services: ServicesDep,
+             client: ClientDep) -> ItemOut:
+    """One evidence item with its hashes and status (recorded as a ``viewed`` event)."""
+    item = services.cases.get_item(principal, item_id)
+    services.custody.record_read(principal, item, kind=CustodyKind.VIEWED, client=client)
+    return ItemOut.model_validate(item)

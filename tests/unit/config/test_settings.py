@@ -42,7 +42,7 @@ def test_production_refuses_placeholder_s3_keys() -> None:
     with pytest.raises(ValidationError, match="EVIDENCE_S3__ACCESS_KEY"):
         Settings(mode="production", jwt_secret="a-real-secret-of-some-length",
                  database_url="postgresql://x/y", storage_backend="s3",
-                 ledger={"mode": "external"},
+                 ledger={"mode": "external", "department_keystore_password": "p" * 20},
                  s3={"access_key": "minioadmin", "secret_key": "x" * 20})
 
 
@@ -52,7 +52,30 @@ def test_production_refuses_the_embedded_dev_chain() -> None:
                  database_url="postgresql://x/y")
 
 
+@pytest.mark.parametrize("password", [None, "changeme", ""])
+def test_production_refuses_placeholder_department_keystore_password(
+        password: str | None) -> None:
+    with pytest.raises(ValidationError, match="DEPARTMENT_KEYSTORE_PASSWORD"):
+        Settings(mode="production", jwt_secret="a-real-secret-of-some-length",
+                 database_url="postgresql://x/y",
+                 ledger={"mode": "external", "department_keystore_password": password})
+
+
+def test_negative_list_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EVIDENCE_NEGATIVE_LIST", '[{"name": "tips", "reason": "no tips",'
+                       ' "tag": "cause_of_action", "contains": "举报"}]')
+    entries = Settings().resolved_negative_list
+    assert [(e.name, e.tag, e.contains) for e in entries] == [("tips", "cause_of_action", "举报")]
+
+
+def test_negative_list_entry_needs_exactly_one_way_to_match() -> None:
+    with pytest.raises(ValidationError, match="either 'label' or 'tag'"):
+        Settings(negative_list=[{"name": "x", "reason": "y", "label": "a", "tag": "party",
+                                 "contains": "b"}])
+
+
 def test_production_accepts_real_secrets() -> None:
     s = Settings(mode="production", jwt_secret="a-real-secret-of-some-length",
-                 database_url="postgresql://x/y", ledger={"mode": "external"})
+                 database_url="postgresql://x/y",
+                 ledger={"mode": "external", "department_keystore_password": "p" * 20})
     assert s.resolved_jwt_secret() == "a-real-secret-of-some-length"
