@@ -54,7 +54,8 @@ def _values(model: BaseModel) -> dict[str, Any]:
     values = model.model_dump()
     for name in _JSON_FIELDS & values.keys():
         dumped = model.model_dump(mode="json", include={name})[name]
-        values[name] = sorted(dumped) if isinstance(dumped, list) else dumped
+        sortable = isinstance(dumped, list) and all(isinstance(v, str) for v in dumped)
+        values[name] = sorted(dumped) if sortable else dumped
     return values
 
 
