@@ -20,7 +20,7 @@ after a failure so the report names every culprit.
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,8 +51,11 @@ def verify_package(
     rpc_url: str | None = None,
     timeout: float = 10,
     limits: ZipLimits | None = None,
+    on_check: Callable[[PackageCheck], None] | None = None,
 ) -> PackageReport:
     """Verify the case package at ``path``; with ``rpc_url`` also every anchor on chain.
+
+    ``on_check`` is called with each check as soon as it is made (for progress displays).
 
     Returns a report whose verdict is ``verified``, ``pending`` (some entry not anchored yet),
     ``unavailable`` (the chain could not be asked) or ``failed`` (see ``report.culprits``).
@@ -61,7 +64,7 @@ def verify_package(
     """
     archive, entries = open_package(path, limits or ZipLimits())
     with archive:
-        run = _Run(archive, entries, limits or ZipLimits(), rpc_url, timeout)
+        run = _Run(archive, entries, limits or ZipLimits(), rpc_url, timeout, on_check)
         manifest = run.manifest()
         run.facts.update(_facts(path, manifest, rpc_url))
         run.check_file_set(manifest)
@@ -96,12 +99,16 @@ class _Run:
     limits: ZipLimits
     rpc_url: str | None
     timeout: float
+    on_check: Callable[[PackageCheck], None] | None
     checks: list[PackageCheck] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     digests: dict[str, FileDigests] = field(default_factory=dict)
 
     def add(self, name: str, name_zh: str, outcome: Outcome, subject: str, detail: str) -> None:
-        self.checks.append(PackageCheck(name, name_zh, outcome, subject, detail))
+        check = PackageCheck(name, name_zh, outcome, subject, detail)
+        self.checks.append(check)
+        if self.on_check is not None:
+            self.on_check(check)
 
     def manifest(self) -> Manifest:
         info = self.entries.get(MANIFEST_PATH)

@@ -88,6 +88,12 @@ class PackageReport:
         return "pending" if "pending" in outcomes else "verified"
 
     @property
+    def exit_code(self) -> int:
+        """The command-line exit status of this verdict: 0 verified, 1 failed, 3 the chain
+        could not be asked, 4 pending (2, malformed input, is raised, never reported)."""
+        return {"verified": 0, "failed": 1, "unavailable": 3, "pending": 4}[self.verdict]
+
+    @property
     def failures(self) -> tuple[PackageCheck, ...]:
         """The failed checks, in order."""
         return tuple(check for check in self.checks if check.outcome == "fail")
