@@ -100,6 +100,7 @@ class _Run:
     rpc_url: str | None
     timeout: float
     on_check: Callable[[PackageCheck], None] | None
+    chain_down: str | None = None
     checks: list[PackageCheck] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     digests: dict[str, FileDigests] = field(default_factory=dict)
@@ -216,12 +217,15 @@ class _Run:
             report = verify_bundle(bundle, rpc_url=url, timeout=self.timeout)
         except ChainUnavailable as exc:
             self.rpc_url = None  # one unreachable node: do not wait for it once per proof
-            report = verify_bundle(bundle)
-            self.add("Proof", "证明", "unavailable", ident, f"{where}: verified offline; {exc}")
-            return dict(report.entry)
+            self.chain_down = str(exc)
+            url, report = None, verify_bundle(bundle)
         except VerificationError as exc:
             self.add("Proof", "证明", "fail", ident, f"{where}: {type(exc).__name__}: {exc}")
             return None
+        if self.chain_down is not None and bundle.anchor is not None:
+            self.add("Proof", "证明", "unavailable", ident,
+                     f"{where}: verified offline only; {self.chain_down}")
+            return dict(report.entry)
         outcome: Outcome = "pending" if report.verdict == "pending" else "pass"
         self.add("Proof", "证明", outcome, ident, _proof_detail(where, bundle, url))
         return dict(report.entry)

@@ -254,7 +254,7 @@ def test_entry_over_the_size_limit(package: Path) -> None:
 def test_not_a_zip(tmp_path: Path) -> None:
     path = tmp_path / "case.zip"
     path.write_bytes(b"PK not really")
-    with pytest.raises(PackageFormatError, match="case.zip is not a readable ZIP archive"):
+    with pytest.raises(PackageFormatError, match=r"case\.zip is not a readable ZIP archive"):
         verify_package(path)
 
 
