@@ -313,3 +313,23 @@ def test_registration_entry_of_another_case_item_is_refused(tmp_path: Path) -> N
     culprits, text = failed(path)
     assert culprits == (ITEM0,)
     assert f"entry item is {item_id(7)!r}" in text
+
+
+def test_service_cli_verify_package(package: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from evidence_service.cli import app
+
+    runner = CliRunner()
+    good = runner.invoke(app, ["verify-package", str(package)])
+    assert good.exit_code == 0, good.output
+    assert "验证通过 VERIFIED" in good.output
+    added = tamper(package, tmp_path, extra=[("[red]x.txt", b"")], relist=False)
+    bad = runner.invoke(app, ["verify-package", str(added)])
+    assert bad.exit_code == 1
+    assert "[red]x.txt" in bad.output  # shown literally, never as rich markup
+    unsafe = runner.invoke(app, ["verify-package",
+                                 str(tamper(package, tmp_path, extra=[("../x", b"")],
+                                            relist=False))])
+    assert unsafe.exit_code == 2
+    assert "malformed package" in unsafe.output
