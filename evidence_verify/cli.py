@@ -1,8 +1,9 @@
-"""Command line: ``python -m evidence_verify bundle|consistency …``.
+"""Command line: ``python -m evidence_verify bundle|consistency|package …``.
 
 Exit status: 0 verified; 1 verification failed (proof, file or chain contradicts the claim);
-2 usage error or malformed/unsupported input; 3 the chain could not be asked (unreachable
-node, HTTP or JSON-RPC error); 4 pending (the entry is not anchored yet).
+2 usage error or malformed/unsupported input (for a package: an unsafe ZIP or a manifest
+that breaks the schema); 3 the chain could not be asked (unreachable node, HTTP or JSON-RPC
+error); 4 pending (the entry, or some entry of a package, is not anchored yet).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from evidence_verify.errors import (
     NotAnchored,
     VerificationError,
 )
+from evidence_verify.package import verify_package
 from evidence_verify.report import Check, VerificationReport
 
 __all__ = [
@@ -55,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = _parser().parse_args(argv)
     _tolerant_stdout()
+    if args.command == "package":
+        return _main_package(args)
     try:
         report = _run(args)
     except VerificationError as exc:
@@ -65,6 +69,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     _print(args, report, None)
     return EXIT_PENDING if report.verdict == "pending" else EXIT_VERIFIED
+
+
+def _main_package(args: argparse.Namespace) -> int:
+    try:
+        report = verify_package(args.document, rpc_url=args.rpc, timeout=args.timeout)
+    except VerificationError as exc:  # PackageFormatError: unsafe ZIP or bad manifest
+        if args.json:
+            print(json.dumps({"verdict": "failed", "error": {"type": type(exc).__name__,
+                                                             "message": str(exc)}},
+                             ensure_ascii=False, indent=2))
+        print(f"{_PROG}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"{_PROG}: cannot read {exc.filename or ''}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(report.render_text(), end="")
+    for check in report.failures:
+        print(f"{_PROG}: {check.subject}: {check.name}: {check.detail}", file=sys.stderr)
+    return report.exit_code
 
 
 def _run(args: argparse.Namespace) -> VerificationReport:
@@ -95,6 +122,15 @@ def _parser() -> argparse.ArgumentParser:
         "consistency", parents=[common], help="verify a log consistency proof",
         description="Verify a consistency proof (GET /log/consistency?from=M&to=N).")
     consistency.add_argument("document", type=Path, metavar="PROOF.json")
+    package = commands.add_parser(
+        "package", parents=[common], help="verify a case package (ZIP)",
+        description="Verify a case package (GET /cases/{id}/package, docs/package-format.md): "
+        "every file, proof and custody event; each culprit is named.")
+    package.add_argument("document", type=Path, metavar="CASE.zip")
+    package.add_argument("--rpc", type=_http_url, metavar="URL",
+                         help="JSON-RPC endpoint of the chain: check every anchor on chain")
+    package.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS",
+                         help="timeout of each RPC request (default 10)")
     return parser
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-__all__ = ["BLOCK_SIZE", "FileDigests", "hash_file", "sm3_available"]
+__all__ = ["BLOCK_SIZE", "FileDigests", "hash_file", "hash_stream", "sm3_available"]
 
 #: Files are read in blocks of this many bytes (1 MiB), never whole.
 BLOCK_SIZE = 1 << 20
@@ -32,15 +32,27 @@ def hash_file(path: Path) -> FileDigests:
 
     Raises OSError when the file cannot be read.
     """
-    sha256, sm3, size = hashlib.sha256(), _new_sm3(), 0
     with path.open("rb") as stream:
-        while block := stream.read(BLOCK_SIZE):
-            sha256.update(block)
-            if sm3 is not None:
-                sm3.update(block)
-            size += len(block)
+        return hash_stream(stream)
+
+
+def hash_stream(stream: IO[bytes], *, sm3: bool = True, limit: int | None = None) -> FileDigests:
+    """SHA-256, SM3 (when ``sm3`` and available) and size of what ``stream`` yields.
+
+    Reads blocks of :data:`BLOCK_SIZE` until EOF. With ``limit``, raises ValueError as soon as
+    more than ``limit`` bytes arrive (the caller expected at most that many). Raises OSError
+    (or the stream's own errors) when reading fails.
+    """
+    sha256, sm3_hash, size = hashlib.sha256(), _new_sm3() if sm3 else None, 0
+    while block := stream.read(BLOCK_SIZE):
+        size += len(block)
+        if limit is not None and size > limit:
+            raise ValueError(f"more than the expected {limit} bytes")
+        sha256.update(block)
+        if sm3_hash is not None:
+            sm3_hash.update(block)
     return FileDigests(sha256=sha256.hexdigest(),
-                       sm3=sm3.hexdigest() if sm3 is not None else None, size=size)
+                       sm3=sm3_hash.hexdigest() if sm3_hash is not None else None, size=size)
 
 
 def _new_sm3() -> Any:

@@ -4,7 +4,9 @@
 
     VerificationError                 nothing here may be relied on as proof
     ├── BundleFormatError (ValueError)  malformed or unsupported bundle: ask the issuer for a
-    │                                   well-formed version-1 bundle
+    │   │                               well-formed version-1 bundle
+    │   └── PackageFormatError          the case package is not a safe, well-formed version-1
+    │                                   ZIP (unsafe or duplicate entry, zip bomb, bad manifest)
     ├── ProofError                      an inclusion or consistency proof does not verify, or
     │                                   is for another tree: the log does not prove the claim
     ├── ContentMismatch                 the file is not the one the entry registered
@@ -32,6 +34,7 @@ __all__ = [
     "ChainUnavailable",
     "ContentMismatch",
     "NotAnchored",
+    "PackageFormatError",
     "ProofError",
     "VerificationError",
 ]
@@ -46,6 +49,16 @@ class VerificationError(Exception):
 
 class BundleFormatError(VerificationError, ValueError):
     """The bundle (or consistency response) is malformed or of an unsupported format/version."""
+
+
+class PackageFormatError(BundleFormatError):
+    """A case package is not a safe, well-formed version-1 package (docs/package-format.md).
+
+    Raised for what makes the package unreadable as a whole: not a ZIP, an entry with an
+    absolute or ``..`` path, a backslash, a duplicate or symlink entry, an entry past the size
+    or compression-ratio limits, or a manifest that breaks the schema. The message names the
+    entry or manifest field.
+    """
 
 
 class ProofError(VerificationError):

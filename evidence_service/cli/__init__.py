@@ -22,6 +22,7 @@ app.command()(items.status)
 app.command()(upload.upload)
 app.command()(verify.verify)
 app.command("verify-bundle")(verify.verify_bundle_command)
+app.command("verify-package")(verify.verify_package_command)
 app.add_typer(verify.log_app, name="log")
 
 

@@ -1,6 +1,8 @@
-"""``evidence verify``, ``verify-bundle`` and ``log``: check evidence with or without our server.
+"""``evidence verify``, ``verify-bundle``, ``verify-package`` and ``log``: check evidence with
+or without our server.
 
-``verify-bundle`` and ``log consistency`` run the standalone ``evidence_verify`` package, the
+``verify-bundle``, ``verify-package`` and ``log consistency`` run the standalone
+``evidence_verify`` package, the
 same code a court installs on its own: no server, no database, only hashing and (with
 ``--rpc``) any JSON-RPC endpoint of the chain.
 """
@@ -15,12 +17,18 @@ from pathlib import Path
 import requests
 import typer
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from evidence_service.cli.session import DEFAULT_SERVER, CliError, checked_json
 from evidence_verify import (
+    PackageCheck,
+    PackageFormatError,
+    PackageReport,
     VerificationError,
     verify_bundle,
     verify_consistency_response,
+    verify_package,
 )
 
 console = Console()
@@ -81,6 +89,56 @@ def verify_bundle_command(
         console.print(failed.render_text() if failed is not None else str(exc), markup=False)
         raise typer.Exit(1) from exc
     console.print(report.render_text(), markup=False)
+
+
+_OUTCOME_STYLE = {"pass": ("green", "通过 OK"), "fail": ("red", "失败 FAILED"),
+                  "pending": ("yellow", "待锚定 PENDING"),
+                  "unavailable": ("magenta", "链不可达 UNAVAILABLE"),
+                  "not_checked": ("dim", "未检查 NOT CHECKED")}
+_VERDICT_STYLE = {"verified": ("green", "验证通过 VERIFIED"), "failed": ("red", "验证失败 FAILED"),
+                  "pending": ("yellow", "待锚定 PENDING"),
+                  "unavailable": ("magenta", "未完成(链不可达)INCOMPLETE")}
+
+
+def verify_package_command(
+    package: Path = typer.Argument(..., exists=True, dir_okay=False, help="Case package ZIP"),
+    rpc: str | None = typer.Option(None, "--rpc", help="JSON-RPC URL of the chain"),
+) -> None:
+    """Verify a case package: files, proofs, custody history (no server needed).
+
+    Exit status as ``python -m evidence_verify package``: 0 verified, 1 failed, 2 malformed
+    package, 3 chain unreachable, 4 pending.
+    """
+    try:
+        with console.status("verifying…") as status:
+            def progress(check: PackageCheck) -> None:
+                status.update(Text(f"verifying: {check.name} {check.subject}"))
+
+            report = verify_package(package, rpc_url=rpc, on_check=progress)
+    except PackageFormatError as exc:
+        console.print(f"[red]malformed package:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+    except OSError as exc:
+        raise CliError(f"cannot read {package}: {exc}") from exc
+    _print_package_report(report)
+    raise typer.Exit(report.exit_code)
+
+
+def _print_package_report(report: PackageReport) -> None:
+    table = Table(title="案件证据包验证 Case package verification", show_lines=False)
+    for column in ("检查 Check", "对象 Subject", "结果 Outcome", "说明 Detail"):
+        table.add_column(column, overflow="fold")
+    for check in report.checks:
+        style, text = _OUTCOME_STYLE[check.outcome]
+        table.add_row(f"{check.name_zh} {check.name}", Text(check.subject),
+                      Text(text, style=style), Text(check.detail))  # Text: never markup
+    console.print(table)
+    for key, value in report.facts.items():
+        console.print(f"{key}: {value}", markup=False, highlight=False)
+    style, text = _VERDICT_STYLE[report.verdict]
+    console.print(f"[bold {style}]{text}[/bold {style}]")
+    if report.culprits:
+        console.print("问题对象 culprits: " + ", ".join(report.culprits), markup=False)
 
 
 @log_app.command("head")
