@@ -157,7 +157,8 @@ class _Run:
         self._content(item.item_id, item.file, item.sha256, item.sm3, item.size)
         entry = self._proof(manifest, item.item_id, item.proof)
         if entry is not None:
-            self._entry_names(item.item_id, entry, item.sha256, item.sm3, item.size)
+            self._entry_names(item.item_id, entry, item.sha256, item.sm3, item.size,
+                              aliases=item.origin_item_ids)
         for art in item.derived:
             self._check_artefact(manifest, item, art)
 
@@ -231,11 +232,12 @@ class _Run:
         return dict(report.entry)
 
     def _entry_names(self, ident: str, entry: Mapping[str, Any], sha256: str, sm3: str,
-                     size: int, also: str | None = None) -> None:
+                     size: int, also: str | None = None,
+                     aliases: tuple[str, ...] = ()) -> None:
         problems = [f"entry {key} is {entry.get(key)!r}, the manifest says {want!r}"
                     for key, want in (("sha256", sha256), ("sm3", sm3), ("size", size))
                     if entry.get(key) != want]
-        if "item" in entry and entry["item"] not in (ident, also):
+        if "item" in entry and entry["item"] not in (ident, also, *aliases):
             problems.append(f"entry item is {entry['item']!r}, not {ident!r}")
         if problems:
             self.add("Entry matches manifest", "条目与清单一致", "fail", ident,
@@ -273,7 +275,8 @@ class _Run:
             problems.append(f"entry item {entry['item']!r} is not an item of this package")
         if event.item_id is not None and event.item_id not in known:
             problems.append(f"item_id {event.item_id!r} is not an item of this package")
-        if "item" in entry and event.item_id is not None and entry["item"] != event.item_id:
+        if "item" in entry and event.item_id is not None and entry["item"] != event.item_id \
+                and not manifest.same_evidence(entry["item"], event.item_id):
             problems.append(f"entry item {entry['item']!r} differs from item_id "
                             f"{event.item_id!r}")
         outcome: Outcome = "fail" if problems else "pass"

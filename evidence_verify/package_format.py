@@ -42,7 +42,7 @@ MANIFEST_PATH = "manifest.json"
 CUSTODY_PATH = "custody.json"
 REPORT_PATH = "report.html"
 #: Entry kinds a custody event may have.
-CUSTODY_PREFIXES = ("custody.", "transfer.", "approval.")
+CUSTODY_PREFIXES = ("evidence.registered", "custody.")
 _MAX_NAME = 200
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -52,8 +52,8 @@ _MAX_SIZE = 2**53 - 1
 _MANIFEST_KEYS = ("format", "version", "case", "exported_at", "exported_by", "chain", "items",
                   "custody", "files")
 _CASE_KEYS = ("id", "case_number", "title", "cause_of_action", "party", "department")
-_ITEM_KEYS = ("item_id", "kind", "original_filename", "media_type", "size", "sha256", "sm3",
-              "classification", "file", "proof", "derived")
+_ITEM_KEYS = ("item_id", "origin_item_ids", "kind", "original_filename", "media_type", "size",
+              "sha256", "sm3", "classification", "file", "proof", "derived")
 _ARTEFACT_KEYS = ("artefact_id", "name", "sha256", "sm3", "size", "derived_from_sha256", "file",
                   "proof")
 _EVENT_KEYS = ("kind", "item_id", "time", "department_id", "actor_id", "summary", "proof")
@@ -112,6 +112,9 @@ class ManifestItem:
     file: str
     proof: str
     derived: tuple[ManifestArtefact, ...]
+    #: The ids this evidence had in the departments it was received from (newest first; the
+    #: last one is the id it was registered under in the log).
+    origin_item_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -127,10 +130,19 @@ class Manifest:
     files: Mapping[str, str]
     raw: Mapping[str, Any]
 
+    def same_evidence(self, first: str, second: str) -> bool:
+        """Whether two ids name the same evidence (an item and the ids it was received as)."""
+        for item in self.items:
+            ids = {item.item_id, *item.origin_item_ids}
+            if first in ids and second in ids:
+                return True
+        return False
+
     @property
     def known_ids(self) -> frozenset[str]:
         """Every item and artefact id of the package."""
         ids = {item.item_id for item in self.items}
+        ids |= {origin for item in self.items for origin in item.origin_item_ids}
         ids |= {art.artefact_id for item in self.items for art in item.derived}
         return frozenset(ids)
 
@@ -240,7 +252,12 @@ def _item(value: object, where: str) -> ManifestItem:
     derived = data["derived"]
     if not isinstance(derived, list):
         raise PackageFormatError(f"{where}.derived must be a JSON array")
+    origins = data["origin_item_ids"]
+    if not isinstance(origins, list) or len(origins) > 64:
+        raise PackageFormatError(f"{where}.origin_item_ids must be a JSON array of ids")
     return ManifestItem(
+        origin_item_ids=tuple(safe_id(o, f"{where}.origin_item_ids[{i}]")
+                              for i, o in enumerate(origins)),
         item_id=item_id, kind=_string(data["kind"], f"{where}.kind"),
         original_filename=original,
         media_type=_string(data["media_type"], f"{where}.media_type"),

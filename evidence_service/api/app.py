@@ -24,6 +24,7 @@ from evidence_service.services.anchoring import AnchoringService, AnchoringWorke
 from evidence_service.services.cases import CaseService
 from evidence_service.services.clock import SystemClock
 from evidence_service.services.custody import CustodyService
+from evidence_service.services.export import ExportService
 from evidence_service.services.grading import GradingService
 from evidence_service.services.identity import IdentityService
 from evidence_service.services.ingest import IngestService
@@ -94,6 +95,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     clock = SystemClock()
     store = build_store(settings)
     ledger = build_ledger(settings)
+    custody = CustodyService(uow=uow, clock=clock, store=store)
     anchoring = (AnchoringService(uow=uow, ledger=ledger.anchor, clock=clock)
                  if ledger is not None else None)
     return Services(
@@ -110,7 +112,9 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         anchor_lock=leader_lock(engine, settings.var_dir),
         verification=VerificationService(uow=uow, store=store,
                                          ledger=ledger.anchor if ledger else None),
-        custody=CustodyService(uow=uow, clock=clock, store=store),
+        custody=custody,
+        export=ExportService(uow=uow, store=store, clock=clock, custody=custody,
+                             ledger=ledger.anchor if ledger else None),
         grading=GradingService(uow=uow, clock=clock),
         transfers=TransferService(
             uow=uow, store=store, clock=clock,

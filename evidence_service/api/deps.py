@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
@@ -15,6 +18,7 @@ from evidence_service.ports import LeaderLock, ObjectStore, UnitOfWork
 from evidence_service.services.anchoring import AnchoringService
 from evidence_service.services.cases import CaseService
 from evidence_service.services.custody import CustodyService
+from evidence_service.services.export import ExportResult, ExportService
 from evidence_service.services.grading import GradingService
 from evidence_service.services.identity import IdentityService
 from evidence_service.services.ingest import IngestService
@@ -41,6 +45,7 @@ class Services:
     verification: VerificationService
     anchor_lock: LeaderLock
     custody: CustodyService
+    export: ExportService
     grading: GradingService
     transfers: TransferService
 
@@ -85,3 +90,19 @@ def get_client(request: Request) -> str:
 ServicesDep = Annotated[Services, Depends(get_services)]
 ClientDep = Annotated[str, Depends(get_client)]
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def write_package(services: Services, principal: Principal, case_id: str, *,
+                  client: str) -> tuple[Path, ExportResult]:
+    """Write a case package to a private temporary file; removed again on any error."""
+    spool = services.settings.resolved_spool_dir
+    spool.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="package-", suffix=".zip", dir=spool)
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            result = services.export.export_case(principal, case_id, out, client=client)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, result

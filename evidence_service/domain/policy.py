@@ -146,8 +146,8 @@ DEFAULT_NEGATIVE_LIST = (
 
 
 def sharing_policy(negative: Sequence[NegativeEntry], *, purpose: Purpose) -> AllOf:
-    """The rules evidence must pass to be transferred or exported."""
-    rules: list[Rule] = [RequireApprovalForRestricted(), NegativeList(negative)]
-    if purpose == "transfer":
-        rules.insert(0, RequireAnchored())
-    return AllOf(rules)
+    """The rules evidence must pass to be transferred to another department, or exported
+    for a court (the negative list governs sharing between departments only)."""
+    if purpose == "export":
+        return AllOf([RequireApprovalForRestricted()])
+    return AllOf([RequireAnchored(), RequireApprovalForRestricted(), NegativeList(negative)])

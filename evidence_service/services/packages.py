@@ -128,6 +128,8 @@ class PackageItem:
     open_bytes: OpenBytes
     proof: dict[str, Any]
     derived: Sequence[PackageArtefact] = ()
+    #: Ids the item had in the departments it was received from (newest first).
+    origin_item_ids: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -254,7 +256,8 @@ def _write_item(writer: _Writer, item: PackageItem) -> dict[str, Any]:
                         "sm3": art.sm3, "size": art.size,
                         "derived_from_sha256": art.derived_from_sha256, "file": art_file,
                         "proof": art_proof})
-    return {"item_id": item.item_id, "kind": item.kind,
+    return {"item_id": item.item_id, "origin_item_ids": list(item.origin_item_ids),
+            "kind": item.kind,
             "original_filename": item.original_filename, "media_type": item.media_type,
             "size": item.size, "sha256": item.sha256, "sm3": item.sm3,
             "classification": item.classification, "file": file, "proof": proof_path,

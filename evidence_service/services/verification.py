@@ -97,6 +97,30 @@ def expected_registration(item: EvidenceItem, leaf: LogLeaf) -> bytes:
         case_id=item.case_id, department_id=item.department_id, at=leaf.created_at)
 
 
+def leaf_bundle(repo: Repository, index: int) -> dict[str, Any]:
+    """The version-1 proof bundle of log leaf ``index``: against the smallest anchored head
+    that covers it, or the current head while it is pending."""
+    leaf = repo.get_log_leaf(index)
+    if leaf is None:
+        raise NotFound("log entry not found")
+    anchor = repo.anchor_covering(index)
+    nodes = _Nodes(repo)
+    size = anchor.tree_size if anchor else repo.log_size()
+    path = merkle_log.inclusion_path(nodes, index, size)
+    root = merkle_log.root(nodes, size)
+    return {
+        "format": BUNDLE_FORMAT, "version": BUNDLE_VERSION,
+        "entry": {"encoding": "jcs-json",
+                  "bytes_b64": base64.b64encode(leaf.entry).decode("ascii")},
+        "leaf_index": leaf.index, "leaf_hash": leaf.leaf_hash, "tree_size": size,
+        "root": root.hex(), "inclusion_path": [p.hex() for p in path],
+        "anchor": None if anchor is None else {
+            "chain_id": anchor.chain_id, "contract": anchor.contract_address,
+            "tx_hash": anchor.tx_hash, "block_number": anchor.block_number,
+            "block_time": anchor.block_time.strftime("%Y-%m-%dT%H:%M:%SZ")},
+    }
+
+
 class VerificationService:
     """Answers "is this evidence registered, unchanged and anchored?"."""
 
@@ -220,24 +244,7 @@ class VerificationService:
             item = repo.get_item(item_id, principal.department_id)
             if item is None or item.log_index is None:
                 raise NotFound("evidence item not found")
-            leaf = repo.get_log_leaf(item.log_index)
-            assert leaf is not None
-            anchor = repo.anchor_covering(item.log_index)
-            nodes = _Nodes(repo)
-            size = anchor.tree_size if anchor else repo.log_size()
-            path = merkle_log.inclusion_path(nodes, item.log_index, size)
-            root = merkle_log.root(nodes, size)
-        return {
-            "format": BUNDLE_FORMAT, "version": BUNDLE_VERSION,
-            "entry": {"encoding": "jcs-json",
-                      "bytes_b64": base64.b64encode(leaf.entry).decode("ascii")},
-            "leaf_index": leaf.index, "leaf_hash": leaf.leaf_hash, "tree_size": size,
-            "root": root.hex(), "inclusion_path": [p.hex() for p in path],
-            "anchor": None if anchor is None else {
-                "chain_id": anchor.chain_id, "contract": anchor.contract_address,
-                "tx_hash": anchor.tx_hash, "block_number": anchor.block_number,
-                "block_time": anchor.block_time.strftime("%Y-%m-%dT%H:%M:%SZ")},
-        }
+            return leaf_bundle(repo, item.log_index)
 
     def consistency(self, old_size: int, new_size: int) -> dict[str, Any]:
         """An RFC 9162 consistency proof between two anchored heads; NotFound otherwise."""

@@ -6,7 +6,8 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import FileResponse, StreamingResponse
+from starlette.background import BackgroundTask
 
 from evidence_service.api.custody_schemas import (
     AlertOut,
@@ -15,7 +16,7 @@ from evidence_service.api.custody_schemas import (
     CustodyEventOut,
     GradingIn,
 )
-from evidence_service.api.deps import ClientDep, CurrentPrincipal, ServicesDep
+from evidence_service.api.deps import ClientDep, CurrentPrincipal, ServicesDep, write_package
 from evidence_service.api.guards import GuardedRoute
 from evidence_service.api.schemas import ItemOut
 from evidence_service.domain.rules import validate_labels
@@ -67,6 +68,16 @@ def regrade(item_id: str, body: GradingIn, principal: CurrentPrincipal,
     item = services.grading.regrade(principal, item_id, classification=body.classification,
                                     labels=labels, client=client)
     return ItemOut.model_validate(item)
+
+
+@router.get("/cases/{case_id}/package", response_class=FileResponse)
+def export_package(case_id: str, principal: CurrentPrincipal, services: ServicesDep,
+                   client: ClientDep) -> FileResponse:
+    """The court-ready case package (ZIP): files, proofs, custody history, report."""
+    path, result = write_package(services, principal, case_id, client=client)
+    return FileResponse(path, media_type="application/zip", filename=f"case-{case_id}.zip",
+                        headers={"X-Package-SHA256": result.sha256},
+                        background=BackgroundTask(path.unlink, missing_ok=True))
 
 
 @router.get("/alerts", response_model=list[AlertOut])

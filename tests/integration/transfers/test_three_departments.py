@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import time
 import uuid
+import zipfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +18,7 @@ from web3.exceptions import Web3Exception
 from evidence_service.domain.custody import id_hash
 from tests.integration.transfers.conftest import stored_path
 from tests.support.api import Api
+from tests.support.live import EVIDENCE
 
 pytestmark = [pytest.mark.ledger, pytest.mark.slow]
 Upload = Callable[..., dict[str, Any]]
@@ -248,3 +253,62 @@ def test_bad_tokens_are_refused(world: Api, token: str) -> None:
         r = world.client.request(method, path, headers=headers)
         assert r.status_code == 401, (path, r.text)
         assert r.json()["error"]["code"] == "unauthenticated"
+
+
+def test_court_exports_a_package_that_verifies_offline_and_on_chain(
+        world: Api, anchored_upload: Upload, tmp_path: Path) -> None:
+    case_id = _case(world)
+    anchored_upload("enf_officer", case_id, os.urandom(30_000), filename="执法记录.mp4")
+    anchored_upload("enf_officer", case_id, os.urandom(3_000), filename="笔录.pdf",
+                    kind="documentary")
+    to_pen = _ok(_send(world, case_id, "PEN"), 201)
+    pen_case = _ok(world.client.post(f"/transfers/{to_pen['id']}/accept",
+                                     headers=world.auth("pen_officer")))["received_case_id"]
+    to_court = _ok(_send(world, pen_case, "CRT", user="pen_officer"), 201)
+    court_case = _ok(world.client.post(f"/transfers/{to_court['id']}/accept",
+                                       headers=world.auth("crt_verifier")))["received_case_id"]
+    _wait_all_anchored(world)
+
+    r = world.client.get(f"/cases/{court_case}/package", headers=world.auth("crt_verifier"))
+    assert r.status_code == 200, r.text
+    assert hashlib.sha256(r.content).hexdigest() == r.headers["X-Package-SHA256"]
+    package = tmp_path / "case.zip"
+    package.write_bytes(r.content)
+    rpc = world.client.app.state.services.ledger.node.rpc_url  # type: ignore[attr-defined]
+    offline = subprocess.run([EVIDENCE, "verify-package", str(package)], capture_output=True,
+                             text=True, timeout=120)
+    assert offline.returncode == 0, offline.stdout + offline.stderr
+    online = subprocess.run([EVIDENCE, "verify-package", str(package), "--rpc", rpc],
+                            capture_output=True, text=True, timeout=120)
+    assert online.returncode == 0, online.stdout + online.stderr
+
+    # a tampered package names the culprit
+    with zipfile.ZipFile(package) as original:
+        names = original.namelist()
+        victim = next(n for n in names if n.startswith("files/") and n.endswith(".pdf"))
+        tampered = tmp_path / "tampered.zip"
+        with zipfile.ZipFile(tampered, "w") as copy:
+            for name in names:
+                data = original.read(name)
+                if name == victim:
+                    data = bytes([data[0] ^ 1]) + data[1:]
+                copy.writestr(name, data)
+    bad = subprocess.run([EVIDENCE, "verify-package", str(tampered), "--rpc", rpc],
+                         capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "COLUMNS": "300"})
+    assert bad.returncode == 1
+    assert victim.split("/")[1] in bad.stdout
+
+    timeline = _ok(world.client.get(f"/cases/{court_case}/custody",
+                                    headers=world.auth("crt_verifier")))
+    assert "exported" in [e["kind"] for e in timeline]
+
+
+def _wait_all_anchored(world: Api) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        head = world.client.get("/log/head").json()
+        if head["anchored"] and head["anchored"]["tree_size"] == head["log_size"]:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the log was not fully anchored within 30 s")

@@ -33,7 +33,7 @@ def make_log(anchor: dict[str, Any] | None = ANCHOR) -> PackageLog:
     log.add_item("现场照片.jpg", PHOTO)
     log.add_artefact(0, "keyframes.json", b'{"frames":[0,12]}')
     log.add_event("custody.viewed", 0, "审核员查看视频")
-    log.add_event("transfer.sent", None, "移交复议机关")
+    log.add_event("custody.transfer_sent", None, "移交复议机关")
     return log
 
 
