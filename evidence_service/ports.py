@@ -18,6 +18,7 @@ from evidence_service.domain.models import (
     Upload,
     User,
 )
+from evidence_service.domain.search import ItemSearch
 
 
 class ObjectStore(Protocol):
@@ -114,6 +115,12 @@ class Repository(Protocol):
         ...
     def get_anchor(self, tree_size: int) -> Anchor | None: ...
     def mark_items_anchored(self, tree_size: int) -> int: ...
+
+    # tag search
+    def search_items(self, department_id: str, search: ItemSearch, *, limit: int,
+                     offset: int) -> Sequence[EvidenceItem]:
+        """Items of one department matching every criterion, oldest first (then by id)."""
+        ...
 
 
 class UnitOfWork(Protocol):
