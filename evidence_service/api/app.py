@@ -16,12 +16,14 @@ from evidence_service.adapters.locks import leader_lock
 from evidence_service.api import errors, metrics
 from evidence_service.api.deps import Services
 from evidence_service.api.routes import auth, cases, health, uploads, verify
+from evidence_service.api.routes import graph as graph_routes
 from evidence_service.config import Settings, get_settings
 from evidence_service.logging_setup import configure
 from evidence_service.ports import ObjectStore
 from evidence_service.services.anchoring import AnchoringService, AnchoringWorker
 from evidence_service.services.cases import CaseService
 from evidence_service.services.clock import SystemClock
+from evidence_service.services.graph import GraphService
 from evidence_service.services.identity import IdentityService
 from evidence_service.services.ingest import IngestService
 from evidence_service.services.verification import VerificationService
@@ -94,6 +96,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         anchor_lock=leader_lock(engine, settings.var_dir),
         verification=VerificationService(uow=uow, store=store,
                                          ledger=ledger.anchor if ledger else None),
+        graph=GraphService(uow=uow),
     )
 
 
@@ -123,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Evidence custody service", version=__version__, lifespan=lifespan)
     app.state.services = services
     errors.install(app)
+    app.include_router(graph_routes.router)  # before cases: /items/search beats /items/{id}
     for module in (health, auth, cases, uploads, verify):
         app.include_router(module.router)
     metrics.UPLOADS_IN_PROGRESS.set_function(services.uploads_in_progress)

@@ -14,6 +14,7 @@ from evidence_service.domain.models import Principal
 from evidence_service.ports import LeaderLock, ObjectStore, UnitOfWork
 from evidence_service.services.anchoring import AnchoringService
 from evidence_service.services.cases import CaseService
+from evidence_service.services.graph import GraphService
 from evidence_service.services.identity import IdentityService
 from evidence_service.services.ingest import IngestService
 from evidence_service.services.verification import VerificationService
@@ -37,6 +38,7 @@ class Services:
     anchoring: AnchoringService | None
     verification: VerificationService
     anchor_lock: LeaderLock
+    graph: GraphService
 
     def close(self) -> None:
         """Stop the supervised chain node (if any) and close database connections."""
