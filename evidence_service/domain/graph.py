@@ -10,15 +10,16 @@ Edges point from the case or item to what it names (``contains``, ``concerns``, 
 items that share a party, place, inspection or penalty number get an item↔item edge
 (``shares_party``, ...), and so do items with the same SHA-256 (``same_content``); ``via``
 names the shared node or digest. A shared value held by more than ``MAX_PAIRWISE_GROUP``
-items is linked only through its node (its id is listed in ``pairwise_omitted``), so the
-edge count stays linear in the case size. Nodes and edges come sorted: equal inputs give
-equal graphs.
+items is linked only through its node (its id, or ``sha256:<digest>``, is listed in
+``pairwise_omitted``), so the edge count stays linear in the case size. Nodes and edges
+come sorted: equal inputs give equal graphs.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC
 from enum import StrEnum
 from itertools import combinations
 
@@ -139,14 +140,15 @@ def build_case_graph(*, case: Case, department: Department, items: Sequence[Evid
         b.link(case_id, item_id, "contains")
         if item.sha256:
             by_digest[item.sha256].add(item_id)
+    groups = [(_SHARED[b.nodes[hub].type], hub, members) for hub, members in b.members.items()]
+    groups += [("same_content", f"sha256:{digest}", members)
+               for digest, members in by_digest.items()]
     omitted: list[str] = []
-    for hub, members in b.members.items():
+    for relation, via, members in groups:
         if len(members) > MAX_PAIRWISE_GROUP:
-            omitted.append(hub)
+            omitted.append(via)
         else:
-            b.pair(members, _SHARED[b.nodes[hub].type], hub)
-    for digest, members in by_digest.items():
-        b.pair(members, "same_content", f"sha256:{digest}")
+            b.pair(members, relation, via)
     return CaseGraph(
         nodes=tuple(b.nodes[k] for k in sorted(b.nodes)),
         edges=tuple(GraphEdge(source=s, target=t, relation=r, via=v)
@@ -159,7 +161,8 @@ def _add_item(b: _Builder, item: EvidenceItem, officers: Mapping[str, User],
     captured = item.capture.captured_at
     item_id = b.add(f"item:{item.id}", NodeType.ITEM, item.original_filename,
                     kind=item.kind.value, status=item.status.value, media_type=item.media_type,
-                    sha256=item.sha256, captured_at=captured.isoformat() if captured else None)
+                    sha256=item.sha256,
+                    captured_at=captured.astimezone(UTC).isoformat() if captured else None)
     tags, capture = item.tags, item.capture
     named = [(NodeType.PARTY, tags.party, "concerns"),
              (NodeType.PLACE, tags.place, "tagged_place"),

@@ -87,3 +87,14 @@ def test_search_criteria_are_folded_and_checked() -> None:
     with pytest.raises(InvalidInput, match="later than"):
         ItemSearch.build(captured_from=NOW, captured_to=NOW.astimezone(timezone(
             timedelta(hours=8))) - timedelta(seconds=1))
+
+
+def test_many_copies_of_one_content_link_only_through_the_omitted_list() -> None:
+    digest = "ab" * 32
+    items = [item(n).model_copy(update={"sha256": digest})
+             for n in range(MAX_PAIRWISE_GROUP + 1)]
+    g = build_case_graph(case=CASE, department=DEPT, items=items, officers={})
+    assert g.pairwise_omitted == (f"sha256:{digest}",)
+    assert all(e.relation != "same_content" for e in g.edges)
+    two = build_case_graph(case=CASE, department=DEPT, items=items[:2], officers={})
+    assert [e.via for e in two.edges if e.relation == "same_content"] == [f"sha256:{digest}"]
