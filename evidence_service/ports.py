@@ -23,6 +23,7 @@ from evidence_service.domain.models import (
     Upload,
     User,
 )
+from evidence_service.domain.search import ItemSearch
 
 
 class ObjectStore(Protocol):
@@ -143,6 +144,11 @@ class Repository(Protocol):
     def add_alert(self, alert: IntegrityAlert) -> None: ...
     def list_alerts(self, department_id: str, *,
                     open_only: bool = True) -> Sequence[IntegrityAlert]: ...
+    # tag search
+    def search_items(self, department_id: str, search: ItemSearch, *, limit: int,
+                     offset: int) -> Sequence[EvidenceItem]:
+        """Items of one department matching every criterion, oldest first (then by id)."""
+        ...
 
 
 class UnitOfWork(Protocol):

@@ -17,6 +17,7 @@ from evidence_service.adapters.locks import leader_lock
 from evidence_service.api import errors, metrics
 from evidence_service.api.deps import Services
 from evidence_service.api.routes import auth, cases, custody, health, transfers, uploads, verify
+from evidence_service.api.routes import graph as graph_routes
 from evidence_service.config import Settings, get_settings
 from evidence_service.logging_setup import configure
 from evidence_service.ports import ObjectStore
@@ -26,6 +27,7 @@ from evidence_service.services.clock import SystemClock
 from evidence_service.services.custody import CustodyService
 from evidence_service.services.export import ExportService
 from evidence_service.services.grading import GradingService
+from evidence_service.services.graph import GraphService
 from evidence_service.services.identity import IdentityService
 from evidence_service.services.ingest import IngestService
 from evidence_service.services.transfer import TransferService
@@ -121,6 +123,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
             ledger=ledger.departments if ledger else None,
             anchors=ledger.anchor if ledger else None,
             negative_list=settings.resolved_negative_list),
+        graph=GraphService(uow=uow),
     )
 
 
@@ -150,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Evidence custody service", version=__version__, lifespan=lifespan)
     app.state.services = services
     errors.install(app)
+    app.include_router(graph_routes.router)  # before cases: /items/search beats /items/{id}
     for module in (health, auth, cases, custody, transfers, uploads, verify):
         app.include_router(module.router)
     metrics.UPLOADS_IN_PROGRESS.set_function(services.uploads_in_progress)

@@ -20,6 +20,7 @@ from evidence_service.services.cases import CaseService
 from evidence_service.services.custody import CustodyService
 from evidence_service.services.export import ExportResult, ExportService
 from evidence_service.services.grading import GradingService
+from evidence_service.services.graph import GraphService
 from evidence_service.services.identity import IdentityService
 from evidence_service.services.ingest import IngestService
 from evidence_service.services.transfer import TransferService
@@ -48,6 +49,7 @@ class Services:
     export: ExportService
     grading: GradingService
     transfers: TransferService
+    graph: GraphService
 
     def close(self) -> None:
         """Stop the supervised chain node (if any) and close database connections."""

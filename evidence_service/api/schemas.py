@@ -6,8 +6,9 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
+from evidence_service.domain.graph import NodeType
 from evidence_service.domain.models import (
     CaptureMetadata,
     CaseStatus,
@@ -20,6 +21,7 @@ from evidence_service.domain.models import (
     Role,
     UploadStatus,
 )
+from evidence_service.domain.search import DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT
 
 
 def _no_controls(value: str) -> str:
@@ -165,3 +167,54 @@ class UploadOut(_Out):
     status: UploadStatus
     reason: str | None
     expires_at: datetime
+
+
+# -- tag search and the case graph -------------------------------------------------------------
+def _iso_time(value: object) -> object:
+    """Accept only ISO 8601 text (pydantic alone would also take epoch seconds)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError("must be an ISO 8601 time with a timezone offset, such as "
+                         "2026-11-20T09:30:00+08:00 (send '+' as %2B in a URL)") from exc
+
+
+_AwareTime = Annotated[AwareDatetime, BeforeValidator(_iso_time)]
+
+
+class ItemSearchQuery(_In):
+    """Query parameters of ``GET /items/search``; unknown parameters are refused (422)."""
+
+    party: _Text | None = Field(default=None, max_length=256)
+    place: _Text | None = Field(default=None, max_length=512)
+    cause_of_action: _Text | None = Field(default=None, max_length=256)
+    inspection_number: _Text | None = Field(default=None, max_length=128)
+    penalty_number: _Text | None = Field(default=None, max_length=128)
+    captured_from: _AwareTime | None = None
+    captured_to: _AwareTime | None = None
+    case_id: str | None = Field(default=None, max_length=64)
+    limit: int = Field(default=DEFAULT_SEARCH_LIMIT, ge=1, le=MAX_SEARCH_LIMIT)
+    offset: int = Field(default=0, ge=0, le=1_000_000_000)
+
+
+class GraphNodeOut(_Out):
+    id: str
+    type: NodeType
+    label: str
+    attributes: dict[str, str]
+
+
+class GraphEdgeOut(_Out):
+    source: str
+    target: str
+    relation: str
+    via: str | None
+
+
+class CaseGraphOut(_Out):
+    nodes: list[GraphNodeOut]
+    edges: list[GraphEdgeOut]
+    pairwise_omitted: list[str] = Field(
+        description="Shared nodes whose items are too many for pairwise item edges")

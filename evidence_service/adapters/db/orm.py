@@ -108,7 +108,12 @@ class CaseRow(Base):
 
 class EvidenceItemRow(Base):
     __tablename__ = "evidence_items"
-    __table_args__ = (Index("ix_evidence_items_case", "case_id", "department_id"),)
+    __table_args__ = (
+        Index("ix_evidence_items_case", "case_id", "department_id"),
+        Index("ix_evidence_items_captured", "department_id", "captured_at"),
+        Index("ix_evidence_items_inspection", "department_id", "inspection_number"),
+        Index("ix_evidence_items_penalty", "department_id", "penalty_number"),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
     department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"))
@@ -131,6 +136,15 @@ class EvidenceItemRow(Base):
     log_index: Mapped[int | None] = mapped_column(BigInteger, index=True)
     labels: Mapped[list[str]] = mapped_column(JSON, default=list)
     origin_item_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    # Search columns derived from ``tags`` and ``capture`` on every write (never read back
+    # into the model): folded free text (``domain.search.fold_term``), exact numbers, UTC time.
+    search_party: Mapped[str | None] = mapped_column(Text)
+    search_place: Mapped[str | None] = mapped_column(Text)
+    search_location: Mapped[str | None] = mapped_column(Text)
+    search_cause: Mapped[str | None] = mapped_column(Text)
+    inspection_number: Mapped[str | None] = mapped_column(String(128))
+    penalty_number: Mapped[str | None] = mapped_column(String(128))
+    captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class UploadRow(Base):

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from evidence_service.adapters.db.engine import READ_ONLY
@@ -44,6 +44,7 @@ from evidence_service.domain.models import (
     Upload,
     User,
 )
+from evidence_service.domain.search import ItemSearch, fold_term
 
 M = TypeVar("M", bound=BaseModel)
 _JSON_FIELDS = {"roles", "flags", "capture", "tags", "labels", "item_ids", "opened", "decided",
@@ -57,6 +58,21 @@ def _values(model: BaseModel) -> dict[str, Any]:
         sortable = isinstance(dumped, list) and all(isinstance(v, str) for v in dumped)
         values[name] = sorted(dumped) if sortable else dumped
     return values
+
+
+def _search_values(item: EvidenceItem) -> dict[str, Any]:
+    """The search columns of an item's row, derived from its tags and capture metadata."""
+
+    def folded(value: str | None) -> str | None:
+        return fold_term(value) or None if value else None
+
+    tags, capture = item.tags, item.capture
+    return {"search_party": folded(tags.party), "search_place": folded(tags.place),
+            "search_location": folded(capture.location),
+            "search_cause": folded(tags.cause_of_action),
+            "inspection_number": tags.inspection_number or None,
+            "penalty_number": tags.penalty_number or None,
+            "captured_at": capture.captured_at}
 
 
 def _model(cls: type[M], row: Base | None) -> M | None:
@@ -139,11 +155,11 @@ class SqlRepository:
         return _models(Case, self._s.scalars(q.order_by(CaseRow.created_at)).all())
 
     def add_item(self, item: EvidenceItem) -> None:
-        self._s.add(EvidenceItemRow(**_values(item)))
+        self._s.add(EvidenceItemRow(**_values(item), **_search_values(item)))
         self._s.flush()
 
     def save_item(self, item: EvidenceItem) -> None:
-        self._s.merge(EvidenceItemRow(**_values(item)))
+        self._s.merge(EvidenceItemRow(**_values(item), **_search_values(item)))
         self._s.flush()
 
     def delete_item(self, item_id: str) -> None:
@@ -337,6 +353,30 @@ class SqlRepository:
             q = q.where(IntegrityAlertRow.resolved_at.is_(None))
         return _models(IntegrityAlert,
                        self._s.scalars(q.order_by(IntegrityAlertRow.raised_at.desc())).all())
+    # tag search
+    def search_items(self, department_id: str, search: ItemSearch, *, limit: int,
+                     offset: int) -> Sequence[EvidenceItem]:
+        row = EvidenceItemRow
+        q = select(row).where(row.department_id == department_id)
+        if search.party is not None:
+            q = q.where(row.search_party.contains(search.party, autoescape=True))
+        if search.place is not None:
+            q = q.where(or_(row.search_place.contains(search.place, autoescape=True),
+                            row.search_location.contains(search.place, autoescape=True)))
+        if search.cause_of_action is not None:
+            q = q.where(row.search_cause.contains(search.cause_of_action, autoescape=True))
+        if search.inspection_number is not None:
+            q = q.where(row.inspection_number == search.inspection_number)
+        if search.penalty_number is not None:
+            q = q.where(row.penalty_number == search.penalty_number)
+        if search.captured_from is not None:
+            q = q.where(row.captured_at >= search.captured_from)
+        if search.captured_to is not None:
+            q = q.where(row.captured_at <= search.captured_to)
+        if search.case_id is not None:
+            q = q.where(row.case_id == search.case_id)
+        q = q.order_by(row.created_at, row.id).limit(limit).offset(offset)
+        return _models(EvidenceItem, self._s.scalars(q).all())
 
 
 class SqlUnitOfWork:

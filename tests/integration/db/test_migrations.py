@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,35 @@ def test_0003_backfills_digests_of_existing_log_entries(engine: Engine) -> None:
     with engine.connect() as conn:
         row = conn.execute(text("SELECT sha256, sm3 FROM log_entries")).one()
     assert tuple(row) == ("a" * 64, "b" * 64)
+
+
+def test_0005_backfills_search_columns_of_existing_items(engine: Engine) -> None:
+    from alembic import command
+
+    from evidence_service.adapters.db.engine import alembic_config
+
+    command.upgrade(alembic_config(engine), "0003")
+    dept = text("INSERT INTO departments (id, code, name, kind, created_at) "
+                "VALUES ('d', 'D', 'D', 'enforcement', CURRENT_TIMESTAMP)")
+    case = text("INSERT INTO cases (id, department_id, case_number, title, classification, "
+                "status, created_by, created_at) VALUES ('c', 'd', 'N', 'T', 'internal', "
+                "'open', 'u', CURRENT_TIMESTAMP)")
+    item = text("INSERT INTO evidence_items (id, case_id, department_id, kind, "
+                "original_filename, media_type, declared_size, capture, tags, classification, "
+                "status, flags, created_by, created_at) VALUES ('i', 'c', 'd', 'documentary', "
+                "'a.pdf', 'application/pdf', 1, :capture, :tags, 'internal', 'stored', '[]', "
+                "'u', CURRENT_TIMESTAMP)")
+    capture = '{"captured_at": "2026-11-20T09:30:00+08:00", "location": "Ｎａｎｊｉｎｇ  Rd"}'
+    tags = '{"party": "ACME Ltd", "inspection_number": "JC-1", "cause_of_action": null}'
+    with engine.begin() as conn:
+        conn.execute(dept)
+        conn.execute(case)
+        conn.execute(item, {"capture": capture, "tags": tags})
+    upgrade(engine)
+    with engine.connect() as conn:
+        row = conn.execute(text(
+            "SELECT search_party, search_location, search_cause, inspection_number, "
+            "penalty_number, captured_at FROM evidence_items")).one()
+    assert tuple(row[:5]) == ("acme ltd", "nanjing rd", None, "JC-1", None)
+    moment = row[5] if isinstance(row[5], datetime) else datetime.fromisoformat(row[5])
+    assert moment.replace(tzinfo=moment.tzinfo or UTC) == datetime(2026, 11, 20, 1, 30, tzinfo=UTC)
