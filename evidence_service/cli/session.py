@@ -84,6 +84,27 @@ class ApiSession:
         return checked_json(r)
 
 
+    def post(self, path: str, body: Any = None, *, timeout: float = 120) -> Any:
+        """POST JSON; raises CliError with the server's message on failure."""
+        try:
+            r = requests.post(self.server + path, headers=self.headers, json=body,
+                              timeout=timeout)
+        except requests.RequestException as exc:
+            raise CliError(f"cannot reach {self.server}: {exc}") from exc
+        return checked_json(r)
+
+    def stream(self, path: str) -> requests.Response:
+        """GET a binary resource as a stream; raises CliError on failure."""
+        try:
+            r = requests.get(self.server + path, headers=self.headers, stream=True,
+                             timeout=600)
+        except requests.RequestException as exc:
+            raise CliError(f"cannot reach {self.server}: {exc}") from exc
+        if r.status_code >= 400:
+            checked_json(r)
+        return r
+
+
 def checked_json(r: requests.Response) -> Any:
     """The response's JSON, or CliError carrying the server's error message."""
     if r.status_code >= 400:
@@ -91,5 +112,13 @@ def checked_json(r: requests.Response) -> Any:
             message = r.json()["error"]["message"]
         except (ValueError, KeyError, TypeError):
             message = r.text[:200]
-        raise CliError(f"server answered {r.status_code}: {message}")
+        details = ""
+        try:
+            found = r.json()["error"].get("details") or []
+            details = "".join(f"\n  - {d.get('item_id') or 'transfer'}: "
+                              f"{d.get('reason') or '; '.join(d.get('reasons', []))}"
+                              for d in found if isinstance(d, dict))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            pass
+        raise CliError(f"server answered {r.status_code}: {message}{details}")
     return r.json()
