@@ -119,6 +119,17 @@ class CustodyService:
             return record_event(repo, kind=kind, principal=principal, client=client,
                                 at=self._clock.now(), case_id=item.case_id, item=item)
 
+    def record_reads(self, principal: Principal, items: Sequence[EvidenceItem], *,
+                     client: str) -> None:
+        """Record a ``viewed`` event for each item of a listing (one transaction)."""
+        if not items:
+            return
+        with self._uow() as repo:
+            now = self._clock.now()
+            for item in items:
+                record_event(repo, kind=CustodyKind.VIEWED, principal=principal, client=client,
+                             at=now, case_id=item.case_id, item=item)
+
     def record_case_read(self, principal: Principal, case_id: str, *,
                          client: str) -> CustodyEvent:
         """Record that ``principal`` listed the evidence of a case it may read."""
