@@ -33,7 +33,7 @@ Points = npt.NDArray[np.float32]
 _LK_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01)
 
 
-def find_corners(grey: GreyImage, *, max_corners: int = 300) -> Points:
+def find_corners(grey: GreyImage, *, max_corners: int = 200) -> Points:
     """Well-spread trackable corners of ``grey`` as an N×1×2 float32 array (N may be 0)."""
     min_distance = max(4, min(grey.shape) // 30)
     corners = cv2.goodFeaturesToTrack(grey, maxCorners=max_corners, qualityLevel=0.01,
@@ -77,8 +77,8 @@ def track(
     if guess is not None:
         start = cv2.perspectiveTransform(corners, guess).astype(np.float32)
         flags = cv2.OPTFLOW_USE_INITIAL_FLOW
-    moved, status, _ = cv2.calcOpticalFlowPyrLK(prev, cur, corners, start, winSize=(21, 21),
-                                                maxLevel=4, criteria=_LK_CRITERIA, flags=flags)
+    moved, status, _ = cv2.calcOpticalFlowPyrLK(prev, cur, corners, start, winSize=(15, 15),
+                                                maxLevel=3, criteria=_LK_CRITERIA, flags=flags)
     if moved is None or status is None:
         return CameraMotion.identity()
     ok = status.reshape(-1).astype(bool)
@@ -141,7 +141,7 @@ class MotionEstimator:
     estimate is reported as missing (identity, ratio 0).
     """
 
-    def __init__(self, *, max_corners: int = 300, min_inlier_ratio: float = 0.3) -> None:
+    def __init__(self, *, max_corners: int = 200, min_inlier_ratio: float = 0.3) -> None:
         if not 0.0 <= min_inlier_ratio <= 1.0:
             raise ValueError(f"min_inlier_ratio must be in [0, 1], got {min_inlier_ratio}")
         self._max_corners = max_corners
