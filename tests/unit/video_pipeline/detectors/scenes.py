@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import cv2
 
-from video_pipeline.detector import EventDetector, Event, FrameSample
+from video_pipeline.detector import Event, EventDetector, FrameSample
 from video_pipeline.events import run_detectors
 
 FPS = 15.0
