@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -136,25 +136,43 @@ def place_cuts(window: list[Features], params: CutParams) -> list[Cut]:
     return sorted(found, key=lambda c: c.frame)
 
 
-def refine_cuts(anchors: list[Features], *,
-                read_window: Callable[[float, float], Iterable[FrameSample]],
-                params: CutParams | None = None) -> list[Cut]:
-    """Coarse to fine: candidates between consecutive anchors, each placed by decoding its
-    window at full frame rate through ``read_window(t0, t1)`` (both ends inclusive).
+def candidate_windows(anchors: Sequence[Features],
+                      params: CutParams | None = None) -> list[tuple[float, float]]:
+    """``(t0, t1)`` of each pair of consecutive anchors that may hold a cut."""
+    params = params or CutParams()
+    return [(a.time, b.time) for a, b in itertools.pairwise(anchors)
+            if is_candidate(a, b, params)]
+
+
+def place_in_windows(windows: Iterable[tuple[float, float]], *,
+                     read_window: Callable[[float, float], Iterable[FrameSample]],
+                     params: CutParams | None = None) -> list[Cut]:
+    """Decode each window at full frame rate through ``read_window(t0, t1)`` (both ends
+    inclusive) and place its cuts to the frame.
 
     Raises:
         PipelineError: whatever ``read_window`` raises (decoding failures).
     """
     params = params or CutParams()
     cuts: list[Cut] = []
-    for a, b in itertools.pairwise(anchors):
-        if not is_candidate(a, b, params):
-            continue
-        window = [features(s) for s in read_window(a.time, b.time)]
-        placed = place_cuts(window, params)
-        _logger.debug("candidate %.3f–%.3f: %d cut(s)", a.time, b.time, len(placed))
+    for t0, t1 in windows:
+        placed = place_cuts([features(s) for s in read_window(t0, t1)], params)
+        _logger.debug("candidate %.3f–%.3f: %d cut(s)", t0, t1, len(placed))
         cuts.extend(placed)
     return _dedupe(cuts, params)
+
+
+def refine_cuts(anchors: Sequence[Features], *,
+                read_window: Callable[[float, float], Iterable[FrameSample]],
+                params: CutParams | None = None) -> list[Cut]:
+    """Coarse to fine over a list of anchors: :func:`candidate_windows` then
+    :func:`place_in_windows`.
+
+    Raises:
+        PipelineError: whatever ``read_window`` raises (decoding failures).
+    """
+    windows = candidate_windows(anchors, params)
+    return place_in_windows(windows, read_window=read_window, params=params)
 
 
 def _dedupe(cuts: list[Cut], params: CutParams) -> list[Cut]:
