@@ -117,11 +117,12 @@ def _cue(ident: str, start: float, end: float, text: str) -> str:
 
 def chapters_vtt(*, segments: Sequence[Segment], events: Sequence[Event],
                  marks: Sequence[Mark]) -> str:
-    """WebVTT: a chapter cue per segment, then a cue per event and per mark, by start."""
+    """WebVTT: a chapter cue per segment, a cue per detected event and per officer mark,
+    ordered by start (mark events from the marks detector appear once, as marks)."""
     cues = [(s.start, 0, _cue(f"chapter-{s.index}", s.start, s.end,
                               f"Shot {s.index} ({vtt_time(s.start)}–{vtt_time(s.end)})"))
             for s in segments]
-    for k, e in enumerate(events, 1):
+    for k, e in enumerate((e for e in events if e.kind != "mark"), 1):
         name = str(e.detail.get("name", ""))
         label = f"{e.kind}{f' {name}' if name else ''} (confidence {e.confidence:.2f})"
         cues.append((e.start, 1, _cue(f"event-{k}", e.start, e.end, label)))
