@@ -147,7 +147,7 @@ def probe(path: Path, *, limits: ProbeLimits | None = None) -> MediaInfo:
 
 def _read_raw(path: Path) -> tuple[dict[str, Any], list[int], str, str]:
     try:
-        raw = ff.run_ffprobe(path, select_streams="v:0", show_entries="packet=pts",
+        raw = ff.run_ffprobe(path, show_entries="packet=pts,stream_index",
                              read_intervals=f"%+{VFR_WINDOW_S:g}")
     except ToolNotFound:
         raw = parse_banner(ff.read_banner(path))
@@ -155,9 +155,13 @@ def _read_raw(path: Path) -> tuple[dict[str, Any], list[int], str, str]:
             return raw, [], "", "ffmpeg-banner"
         tb_text, pts = ff.read_packet_pts(path, seconds=VFR_WINDOW_S)
         return raw, pts, tb_text, "ffmpeg-banner"
-    pts = [int(p["pts"]) for p in raw.get("packets", []) if "pts" in p]
     video = [s for s in raw.get("streams", []) if s.get("codec_type") == "video"]
-    return raw, pts, str(video[0].get("time_base", "")) if video else "", "ffprobe"
+    if not video:
+        return raw, [], "", "ffprobe"
+    index = video[0].get("index")
+    pts = [int(p["pts"]) for p in raw.get("packets", [])
+           if "pts" in p and p.get("stream_index") == index]
+    return raw, pts, str(video[0].get("time_base", "")), "ffprobe"
 
 
 def _classify_open_failure(path: Path, exc: ToolError) -> Exception:
@@ -214,7 +218,14 @@ def _rotation(stream: dict[str, Any]) -> int:
     return round(float(tag)) % 360 if tag else 0
 
 
-def _vfr(pts: list[int], tb_text: str) -> tuple[bool | None, str, float | None, float | None]:
+def judge_vfr(pts: list[int],
+              tb_text: str) -> tuple[bool | None, str, float | None, float | None]:
+    """Whether packet timestamps show a variable frame rate: ``(vfr, basis, min, max)``.
+
+    ``vfr`` is None when there are too few timestamps to tell; ``basis`` says what was seen.
+    An interval counts as different when it is off the median by more than 2 % (and more
+    than 1.5 ticks); more than 0.5 % of such intervals (at least two) make it variable.
+    """
     if len(pts) < 3 or not tb_text:
         return None, "too few packet timestamps to tell", None, None
     tb = float(Fraction(tb_text))
@@ -264,7 +275,7 @@ def _build(path: Path, *, size: int, raw: dict[str, Any], packets: list[int], tb
     upright = (coded_h, coded_w) if rotation % 180 == 90 else (coded_w, coded_h)
     avg, real = str(video.get("avg_frame_rate", "0/0")), str(video.get("r_frame_rate", "0/0"))
     fps = _rate(avg) or _rate(real)
-    vfr, basis, gap_min, gap_max = _vfr(packets, tb_text)
+    vfr, basis, gap_min, gap_max = judge_vfr(packets, tb_text)
     duration = float(fmt.get("duration") or video.get("duration") or "nan")
     tags = {str(k): str(v) for k, v in (fmt.get("tags") or {}).items()}
     tags.update({f"video:{k}": str(v) for k, v in (video.get("tags") or {}).items()})

@@ -3,8 +3,9 @@
 Coarse: consecutive key frames (or, in ``full`` mode, anchor frames one second apart) are
 compared. A pair is a *candidate* when either measure says its content changed:
 
-* colour: Bhattacharyya distance of 16×4-bin hue–saturation histograms (no brightness, so
-  exposure drift does not count);
+* colour: Bhattacharyya distance of hue–saturation histograms (16×3 bins for coloured
+  pixels, 4 brightness bins for greyish ones whose hue is noise), so exposure drift barely
+  counts;
 * content: 1 − the best normalised cross-correlation of one blurred 64×36 grey thumbnail's
   centre inside the other (shake and moderate pans do not count).
 
@@ -35,6 +36,8 @@ _logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float32]
 _THUMB = (64, 36)
+_GREY_SAT = 48
+"""Below this saturation a pixel's hue is noise: it counts by brightness (4 bins) instead."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +55,7 @@ class CutParams:
 
 @dataclass(frozen=True, slots=True)
 class Features:
-    """What the cut detector keeps of one frame (a 64-bin histogram and a 64×36 thumbnail)."""
+    """What the cut detector keeps of one frame (a 52-bin histogram and a 64×36 thumbnail)."""
 
     index: int
     time: float
@@ -70,9 +73,16 @@ class Cut:
 
 
 def features(sample: FrameSample) -> Features:
-    """The hue–saturation histogram and blurred grey thumbnail of one proxy frame."""
+    """The colour histogram and blurred grey thumbnail of one proxy frame.
+
+    Coloured pixels count in 16 hue × 3 saturation bins; greyish ones (whose hue is only
+    noise) in 4 brightness bins.
+    """
     hsv = cv2.cvtColor(sample.bgr, cv2.COLOR_BGR2HSV)
-    counts = cv2.calcHist([hsv], [0, 1], None, [16, 4], [0, 180, 0, 256])
+    chroma = cv2.inRange(hsv, (0, _GREY_SAT, 0), (180, 255, 255))
+    coloured = cv2.calcHist([hsv], [0, 1], chroma, [16, 3], [0, 180, _GREY_SAT, 256])
+    greyish = cv2.calcHist([hsv], [2], cv2.bitwise_not(chroma), [4], [0, 256])
+    counts = np.concatenate([coloured.ravel(), greyish.ravel()])
     hist: FloatArray = np.asarray(counts / max(float(counts.sum()), 1.0), dtype=np.float32)
     small = cv2.resize(sample.grey, _THUMB, interpolation=cv2.INTER_AREA).astype(np.float32)
     thumb: FloatArray = np.asarray(cv2.GaussianBlur(small, (3, 3), 0), dtype=np.float32)
@@ -80,8 +90,8 @@ def features(sample: FrameSample) -> Features:
 
 
 def colour_change(a: Features, b: Features) -> float:
-    """Bhattacharyya distance of the hue–saturation histograms, in [0, 1] (brightness and
-    exposure drift do not count)."""
+    """Bhattacharyya distance of the colour histograms, in [0, 1] (brightness counts only,
+    coarsely, for greyish pixels, so exposure drift barely moves it)."""
     return float(cv2.compareHist(a.hist, b.hist, cv2.HISTCMP_BHATTACHARYYA))
 
 

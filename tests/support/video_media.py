@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
+import ffmpeg as ffmpeg_python
 import numpy as np
 import numpy.typing as npt
 
-from video_pipeline.ffmpeg import FrameWriter
+from video_pipeline.ffmpeg import FrameWriter, run_graph
 
 Image = npt.NDArray[np.uint8]
 # ground tones shared between shots (asphalt, sky, grass, brick, concrete), so that shots
@@ -151,3 +152,63 @@ def write_recorder_clip(out: Path, *, width: int = 640, height: int = 360, fps: 
            options=x264_options(gop=gop, bitrate=bitrate), metadata=metadata)
     return RecorderClip(path=out, width=width, height=height, fps=fps, frame_count=frame_count,
                         cut_frames=cut_frames)
+
+
+def draw_face(image: Image, *, centre: tuple[int, int], size: int) -> None:
+    """Paint a simple frontal face (skin oval, brows, eyes, nose, mouth, hair) in place;
+    OpenCV's frontal Haar cascade finds it at sizes from about 60 px."""
+    cx, cy = centre
+    cv2.ellipse(image, (cx, cy), (int(size * 0.42), int(size * 0.55)), 0, 0, 360,
+                (140, 170, 215), -1)
+    ey, ex = int(cy - size * 0.12), int(size * 0.18)
+    for side in (-1, 1):
+        cv2.ellipse(image, (cx + side * ex, ey - int(size * 0.1)),
+                    (int(size * 0.11), int(size * 0.03)), 0, 180, 360, (40, 50, 60), -1)
+        cv2.ellipse(image, (cx + side * ex, ey), (int(size * 0.08), int(size * 0.045)), 0, 0,
+                    360, (245, 245, 245), -1)
+        cv2.circle(image, (cx + side * ex, ey), int(size * 0.035), (30, 30, 40), -1)
+    cv2.ellipse(image, (cx, int(cy + size * 0.08)), (int(size * 0.05), int(size * 0.12)), 0, 0,
+                360, (120, 150, 200), -1)
+    cv2.ellipse(image, (cx, int(cy + size * 0.28)), (int(size * 0.15), int(size * 0.05)), 0, 0,
+                360, (60, 60, 150), -1)
+    cv2.ellipse(image, (cx, cy - int(size * 0.5)), (int(size * 0.45), int(size * 0.2)), 0, 180,
+                360, (30, 40, 50), -1)
+
+
+def face_frames(*, width: int, height: int, fps: int, seconds: float) -> Iterator[Image]:
+    """A plain wall with a face drifting slowly across it."""
+    for k in range(round(seconds * fps)):
+        frame = np.full((height, width, 3), (90, 110, 120), np.uint8)
+        x = int(width * (0.3 + 0.4 * k / max(1, seconds * fps)))
+        draw_face(frame, centre=(x, height // 2), size=height // 3)
+        yield cv2.GaussianBlur(frame, (0, 0), 1.0)
+
+
+def marker_frames(*, width: int, height: int, fps: int, seconds: float) -> Iterator[Image]:
+    """Grey frames with a white block in the top-left corner (to check orientation)."""
+    for _ in range(round(seconds * fps)):
+        frame = np.full((height, width, 3), 60, np.uint8)
+        frame[: height // 4, : width // 4] = 255
+        yield frame
+
+
+def remux(src: Path, out: Path, **output_options: str) -> None:
+    """Copy ``src`` into ``out`` without re-encoding, with extra output options
+    (for example ``{"metadata:s:v:0": "rotate=90"}``)."""
+    node = ffmpeg_python.input(str(src)).output(str(out), c="copy", **output_options)
+    run_graph(node, what=f"remux {src.name}")
+
+
+def lavfi(out: Path, source: str, *, seconds: float, **output_options: str | int) -> None:
+    """Render an ffmpeg ``lavfi`` source (``sine``, ``testsrc2=...``) into ``out``."""
+    node = ffmpeg_python.input(source, f="lavfi", t=seconds).output(str(out), **output_options)
+    run_graph(node, what=f"lavfi {source}")
+
+
+def vfr_clip(out: Path, *, seconds: float = 3.0) -> None:
+    """H.264 whose frame intervals alternate between about 45 and 22 ms (variable rate)."""
+    node = (ffmpeg_python.input("testsrc2=s=320x240:r=30", f="lavfi", t=seconds)
+            .filter("settb", "1/1000").filter("setpts", "N/30/TB+mod(N,2)*0.012/TB")
+            .output(str(out), vcodec="libx264", pix_fmt="yuv420p", fps_mode="passthrough",
+                    enc_time_base="1:1000"))
+    run_graph(node, what="variable frame rate clip")
