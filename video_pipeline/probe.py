@@ -164,8 +164,23 @@ def _read_raw(path: Path) -> tuple[dict[str, Any], list[int], str, str]:
     return raw, pts, str(video[0].get("time_base", "")), "ffprobe"
 
 
+_ISO_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot")
+
+
+def _looks_like_mp4(path: Path) -> bool:
+    """Whether the file starts like an ISO-BMFF/QuickTime file (a known top-level box)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return False
+    return len(head) == 8 and head[4:8] in _ISO_BOXES
+
+
 def _classify_open_failure(path: Path, exc: ToolError) -> Exception:
     tail = exc.stderr_tail.lower()
+    if "moov atom not found" in tail and not _looks_like_mp4(path):
+        return NotMedia(f"{path.name} is not a media file ffmpeg can read: {_last_line(exc)}")
     if "moov atom not found" in tail or "truncat" in tail or "partial file" in tail:
         return CorruptMedia(f"{path.name} is truncated or damaged: {_last_line(exc)}")
     if "invalid data found" in tail or "could not find codec" in tail:

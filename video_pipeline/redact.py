@@ -39,6 +39,7 @@ _logger = logging.getLogger(__name__)
 REPORT_SCHEMA = "video_pipeline.redaction"
 REPORT_VERSION = "1.0"
 Box = tuple[int, int, int, int]
+_DARK = 70.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +69,14 @@ class FaceFinder:
         if any(c.empty() for c in self._cascades):
             raise PipelineError(f"OpenCV's Haar cascades are missing under {base}")
         self._work_width = work_width
+        self._clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
 
     def find(self, grey: GreyImage) -> list[Box]:
         """Face boxes ``(x, y, w, h)`` in the coordinates of ``grey``."""
         scale = min(1.0, self._work_width / grey.shape[1])
         small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        small = cv2.equalizeHist(small)
+        if float(small.mean()) < _DARK:  # lift dark footage; global equalisation hurts
+            small = self._clahe.apply(small)
         boxes: list[Box] = []
         for k, cascade in enumerate(self._cascades):
             views = [(small, False)] + ([(cv2.flip(small, 1), True)] if k == 1 else [])
