@@ -16,7 +16,7 @@ export TEST_POSTGRES_URL
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
 # anvil (the dev chain node), solc-js and OpenZeppelin, pinned in package-lock.json
@@ -43,15 +43,16 @@ run: $(STAMP) $(NPM_STAMP) system-deps
 	$(BIN)/evidence serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check evidence_service evidence_verify contracts ledger_node tests bench
+	$(BIN)/ruff check evidence_service evidence_verify contracts ledger_node video_pipeline tests bench
 	$(BIN)/lint-imports
-	$(BIN)/mypy evidence_service evidence_verify contracts ledger_node
+	$(BIN)/mypy evidence_service evidence_verify contracts ledger_node video_pipeline
 
 test: $(STAMP) $(NPM_STAMP) system-deps lint
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+bench: $(STAMP) system-deps
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/video.py
 
 clean:
 	rm -rf $(VENV) var node_modules

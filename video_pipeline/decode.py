@@ -1,0 +1,180 @@
+"""Frames as small upright proxies (:class:`~video_pipeline.detector.FrameSample`).
+
+Three ways to read a file, all through one ffmpeg rawvideo pipe each:
+
+* :func:`iter_keyframes`: key frames only (``-skip_frame nokey``), with exact timestamps,
+  optionally split by time across ffmpeg processes (:func:`map_keyframe_segments`);
+* :func:`iter_window`: every frame of ``[t0, t1]`` (fast seek, then exact frame times);
+* :func:`iter_frames`: every frame of the file (``full`` mode).
+
+Times are seconds from the video stream's start; ``index`` is ``round(time × fps)`` (exact
+for constant-frame-rate streams, nominal for variable ones: see the timeline docs).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import cv2
+
+from video_pipeline.detector import FrameSample, GreyImage
+from video_pipeline.errors import CorruptMedia, ToolError
+from video_pipeline.ffmpeg import FrameReader, RawFrame
+
+if TYPE_CHECKING:
+    from video_pipeline.probe import MediaInfo
+
+_logger = logging.getLogger(__name__)
+
+PROXY_WIDTH = 320
+_SEEK_PREROLLS = (0.0, 2.0, 8.0, 30.0)
+_SPLIT_MIN_S = 60.0
+T = TypeVar("T")
+
+
+def proxy_size(info: MediaInfo, *, width: int = PROXY_WIDTH) -> tuple[int, int]:
+    """Upright proxy size: ``width`` (or the source width if smaller) by an even height."""
+    w = min(width, info.video.width)
+    w -= w % 2
+    h = max(2, round(info.video.height * w / info.video.width / 2) * 2)
+    return w, h
+
+
+class _Clock:
+    """Turns container timestamps into stream seconds and frame indices."""
+
+    def __init__(self, info: MediaInfo) -> None:
+        tb = info.video.time_base
+        self._tb = Fraction(tb) if tb else None
+        self._start = info.video.start_time
+        self._fps = info.video.fps
+
+    def sample(self, frame: RawFrame) -> FrameSample:
+        raw_t = float(frame.pts * self._tb) if self._tb is not None else frame.pts_time
+        t = round(raw_t - self._start, 6) + 0.0  # never -0.0
+        grey: GreyImage = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)  # type: ignore[assignment]
+        return FrameSample(index=round(t * self._fps), time=t, bgr=frame.image, grey=grey)
+
+
+def _reader(path: Path, info: MediaInfo, *, size: tuple[int, int], start: float | None,
+            keyframes_only: bool = False) -> FrameReader:
+    return FrameReader(path, width=size[0], height=size[1], start=start,
+                       keyframes_only=keyframes_only)
+
+
+def iter_keyframes(path: Path, info: MediaInfo, *, width: int = PROXY_WIDTH,
+                   start: float = 0.0, end: float = math.inf) -> Iterator[FrameSample]:
+    """Key frames with ``start <= time < end`` (decoding nothing else).
+
+    Raises:
+        ToolError: ffmpeg failed.
+    """
+    size = proxy_size(info, width=width)
+    seek = max(0.0, start - 5.0) if start > 0 else None
+    clock = _Clock(info)
+    with _reader(path, info, size=size, start=seek, keyframes_only=True) as reader:
+        for raw in reader:
+            sample = clock.sample(raw)
+            if sample.time >= end:
+                return
+            if sample.time >= start:
+                yield sample
+
+
+def map_keyframe_segments(path: Path, info: MediaInfo, *,
+                          consume: Callable[[Iterator[FrameSample]], T],
+                          width: int = PROXY_WIDTH, workers: int = 2) -> list[T]:
+    """Split the file by time into ``workers`` parts and run ``consume`` on each part's key
+    frames, each part in its own ffmpeg process (files under a minute are not split).
+
+    Results come back in time order.
+
+    Raises:
+        ToolError: an ffmpeg process failed.
+    """
+    parts = workers if info.duration >= _SPLIT_MIN_S and workers > 1 else 1
+    bounds = [info.duration * k / parts for k in range(parts)] + [math.inf]
+    bounds[0] = 0.0
+
+    def run(k: int) -> T:
+        return consume(iter_keyframes(path, info, width=width, start=bounds[k],
+                                      end=bounds[k + 1]))
+
+    if parts == 1:
+        return [run(0)]
+    with ThreadPoolExecutor(max_workers=parts) as pool:
+        return list(pool.map(run, range(parts)))
+
+
+def iter_window(path: Path, info: MediaInfo, *, t0: float, t1: float,
+                width: int | None = PROXY_WIDTH) -> Iterator[FrameSample]:
+    """Every frame with ``t0 <= time <= t1`` at full frame rate (``width=None``: full size).
+
+    Seeks fast to just before ``t0``; if the container's seek lands late (MPEG-TS can), it
+    retries from further back, so no frame in the window is ever skipped.
+
+    Raises:
+        ToolError: ffmpeg failed, or no seek position reached ``t0``.
+    """
+    size = proxy_size(info, width=width or info.video.width)
+    half_frame = 0.5 / info.video.fps
+    clock = _Clock(info)
+    for preroll in _SEEK_PREROLLS:
+        seek = t0 - preroll
+        with _reader(path, info, size=size, start=seek if seek > 0 else None) as reader:
+            frames = (clock.sample(raw) for raw in reader)
+            first = next(frames, None)
+            if first is None:
+                return
+            if first.time > t0 + half_frame and seek > 0:
+                _logger.debug("seek to %.3f landed at %.3f; retrying", seek, first.time)
+                continue
+            for sample in _chain_first(first, frames):
+                if sample.time > t1 + 1e-6:
+                    return
+                if sample.time >= t0 - 1e-6:
+                    yield sample
+            return
+    raise ToolError(f"could not seek to {t0:.3f} s in {path.name}")
+
+
+def _chain_first(first: FrameSample, rest: Iterator[FrameSample]) -> Iterator[FrameSample]:
+    yield first
+    yield from rest
+
+
+def iter_frames(path: Path, info: MediaInfo, *,
+                width: int = PROXY_WIDTH) -> Iterator[FrameSample]:
+    """Every frame of the file in presentation order.
+
+    Raises:
+        ToolError: ffmpeg failed.
+    """
+    clock = _Clock(info)
+    with _reader(path, info, size=proxy_size(info, width=width), start=None) as reader:
+        for raw in reader:
+            yield clock.sample(raw)
+
+
+def frame_at(path: Path, info: MediaInfo, *, time: float) -> FrameSample:
+    """The full-size upright frame displayed at ``time`` (the last frame at or before it).
+
+    Raises:
+        CorruptMedia: no frame could be decoded there.
+        ToolError: ffmpeg failed.
+    """
+    frame_s = 1.0 / info.video.fps
+    best: FrameSample | None = None
+    for sample in iter_window(path, info, t0=max(0.0, time - frame_s), t1=time + frame_s,
+                              width=None):
+        if best is None or abs(sample.time - time) < abs(best.time - time):
+            best = sample
+    if best is None:
+        raise CorruptMedia(f"no frame decodes at {time:.3f} s of {path.name}")
+    return best

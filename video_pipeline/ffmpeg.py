@@ -1,0 +1,352 @@
+"""The only module that runs ffmpeg or ffprobe, always through ffmpeg-python.
+
+Tools are found on ``PATH``; without ffmpeg there, the binary bundled with ``imageio-ffmpeg``
+is used. That bundle has no ffprobe, so :func:`find_tools` reports ``ffprobe=None`` and the
+probe module falls back to parsing ``ffmpeg -i`` (see ``docs/timeline-format.md``).
+
+Every failure raises :class:`~video_pipeline.errors.ToolError` with the tail of ffmpeg's
+stderr attached. Decoding always runs with ``-copyts``: timestamps are the container's own,
+and callers subtract the stream's start time.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import functools
+import logging
+import queue
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import ffmpeg
+import numpy as np
+
+from video_pipeline.errors import ToolError, ToolNotFound
+
+_logger = logging.getLogger(__name__)
+
+_GLOBAL = ("-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info")
+_SHOWINFO = re.compile(r"\bn:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:(\S+).*?\biskey:(\d)")
+_TAIL_LINES = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Tools:
+    """Paths of the binaries in use; ``ffprobe`` is None with the imageio-ffmpeg fallback."""
+
+    ffmpeg: str
+    ffprobe: str | None
+    origin: str
+
+
+@functools.cache
+def find_tools() -> Tools:
+    """ffmpeg and ffprobe from ``PATH``, else imageio-ffmpeg's ffmpeg (no ffprobe).
+
+    Raises:
+        ToolNotFound: neither is available.
+    """
+    exe = shutil.which("ffmpeg")
+    if exe is not None:
+        return Tools(ffmpeg=exe, ffprobe=shutil.which("ffprobe"), origin="PATH")
+    try:
+        import imageio_ffmpeg
+
+        bundled = str(imageio_ffmpeg.get_ffmpeg_exe())
+    except Exception as exc:
+        raise ToolNotFound("ffmpeg is not on PATH and imageio-ffmpeg has no binary") from exc
+    _logger.info("ffmpeg not on PATH; using imageio-ffmpeg's %s (no ffprobe)", bundled)
+    return Tools(ffmpeg=bundled, ffprobe=None, origin="imageio-ffmpeg")
+
+
+def _tail(stderr: bytes | str | None, lines: int = _TAIL_LINES) -> str:
+    if not stderr:
+        return ""
+    text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def run_ffprobe(path: Path, **options: str) -> dict[str, Any]:
+    """``ffprobe -show_format -show_streams`` (plus ``options``) as parsed JSON.
+
+    Raises:
+        ToolNotFound: no ffprobe (use :func:`read_banner` instead).
+        ToolError: ffprobe failed; ``stderr_tail`` says why.
+    """
+    tools = find_tools()
+    if tools.ffprobe is None:
+        raise ToolNotFound("ffprobe is not available")
+    try:
+        result: dict[str, Any] = ffmpeg.probe(str(path), cmd=tools.ffprobe, **options)
+    except ffmpeg.Error as exc:
+        raise ToolError(f"ffprobe failed on {path.name}", stderr_tail=_tail(exc.stderr)) from exc
+    return result
+
+
+def read_banner(path: Path) -> str:
+    """What ``ffmpeg -i FILE`` prints about the input (the ffprobe-less probe).
+
+    Raises:
+        ToolError: ffmpeg could not open the input; ``stderr_tail`` says why.
+    """
+    node = ffmpeg.input(str(path)).output("-", format="null", t=0).global_args(
+        "-nostdin", "-hide_banner")
+    try:
+        _, err = node.run(cmd=find_tools().ffmpeg, capture_stdout=True, capture_stderr=True)
+    except ffmpeg.Error as exc:
+        raise ToolError(f"ffmpeg cannot open {path.name}", stderr_tail=_tail(exc.stderr)) from exc
+    return bytes(err).decode("utf-8", "replace")
+
+
+def read_packet_pts(path: Path, *, seconds: float) -> tuple[str, list[int]]:
+    """Presentation timestamps of the first video stream's packets, without decoding.
+
+    Uses ``-c copy -f framemd5`` so it works without ffprobe. Returns the time base as
+    printed (``"1/15360"``) and the pts values in demux order.
+
+    Raises:
+        ToolError: ffmpeg failed.
+    """
+    node = (ffmpeg.input(str(path), t=seconds)
+            .output("-", format="framemd5", map="0:v:0", c="copy")
+            .global_args("-nostdin", "-hide_banner", "-loglevel", "error"))
+    try:
+        out, _ = node.run(cmd=find_tools().ffmpeg, capture_stdout=True, capture_stderr=True)
+    except ffmpeg.Error as exc:
+        raise ToolError(f"ffmpeg cannot read packets of {path.name}",
+                        stderr_tail=_tail(exc.stderr)) from exc
+    time_base, pts = "", []
+    for line in bytes(out).decode("ascii", "replace").splitlines():
+        if line.startswith("#tb 0:"):
+            time_base = line.split(":", 1)[1].strip()
+        elif line and not line.startswith("#"):
+            pts.append(int(line.split(",")[2]))
+    return time_base, pts
+
+
+def run_null_decode(path: Path) -> None:
+    """``ffmpeg -an -i FILE -f null -``: decode every video frame and discard it.
+
+    Raises:
+        ToolError: decoding failed.
+    """
+    node = ffmpeg.input(str(path)).output("-", format="null", an=None).global_args(*_GLOBAL[:3])
+    try:
+        node.run(cmd=find_tools().ffmpeg, capture_stdout=True, capture_stderr=True)
+    except ffmpeg.Error as exc:
+        raise ToolError(f"ffmpeg null decode of {path.name} failed",
+                        stderr_tail=_tail(exc.stderr)) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class RawFrame:
+    """One decoded BGR frame with its container timestamp (``-copyts``)."""
+
+    pts: int
+    pts_time: float
+    key: bool
+    image: np.ndarray[Any, np.dtype[np.uint8]]
+
+
+class _StderrPump(threading.Thread):
+    """Reads ffmpeg's stderr: showinfo lines into a queue, the rest into a short tail."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        super().__init__(daemon=True)
+        self._stream = stream
+        self.frames: queue.Queue[tuple[int, float, bool] | None] = queue.Queue()
+        self.tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
+        self.errors: list[str] = []
+
+    def run(self) -> None:
+        for raw in self._stream:
+            line = raw.decode("utf-8", "replace").rstrip()
+            match = _SHOWINFO.search(line) if "showinfo" in line else None
+            if match:
+                self.frames.put((int(match[2]), float(match[3]), match[4] == "1"))
+                continue
+            self.tail.append(line)
+            if "[error]" in line or "[fatal]" in line:
+                self.errors.append(line)
+        self.frames.put(None)
+
+
+class FrameReader:
+    """Decode one video stream to BGR frames of a fixed size through a rawvideo pipe.
+
+    Used as a context manager; iterate it for :class:`RawFrame` objects. Memory stays flat:
+    one frame is read at a time, in fixed-size chunks. ffmpeg's autorotation is on, so
+    frames come out upright; ``width``/``height`` are the upright output size.
+    """
+
+    def __init__(self, path: Path, *, width: int, height: int, start: float | None = None,
+                 duration: float | None = None, keyframes_only: bool = False,
+                 threads: int | None = None) -> None:
+        in_opts: dict[str, Any] = {}
+        if keyframes_only:
+            in_opts["skip_frame"] = "nokey"
+        if start is not None and start > 0:
+            in_opts["ss"] = f"{start:.6f}"
+        if duration is not None:
+            in_opts["t"] = f"{duration:.6f}"
+        if threads is not None:
+            in_opts["threads"] = threads
+        video = ffmpeg.input(str(path), **in_opts).video
+        video = video.filter("scale", width, height, flags="area").filter("showinfo")
+        self._node = video.output("pipe:", format="rawvideo", pix_fmt="bgr24",
+                                  fps_mode="passthrough").global_args("-copyts", *_GLOBAL)
+        self._shape = (height, width, 3)
+        self._name = path.name
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._pump: _StderrPump | None = None
+
+    def __enter__(self) -> FrameReader:
+        self._proc = self._node.run_async(cmd=find_tools().ffmpeg, pipe_stdout=True,
+                                          pipe_stderr=True)
+        assert self._proc.stderr is not None
+        self._pump = _StderrPump(self._proc.stderr)
+        self._pump.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop ffmpeg if it still runs and reap it."""
+        if self._proc is None:
+            return
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        if self._pump is not None:
+            self._pump.join(timeout=5)
+        for pipe in (self._proc.stdout, self._proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        self._proc = None
+
+    @property
+    def decode_errors(self) -> list[str]:
+        """Lines ffmpeg logged at error level or worse so far."""
+        return list(self._pump.errors) if self._pump else []
+
+    def __iter__(self) -> Iterator[RawFrame]:
+        """Frames in presentation order.
+
+        Raises:
+            ToolError: ffmpeg exited non-zero or its output and log disagree.
+        """
+        if self._proc is None or self._pump is None or self._proc.stdout is None:
+            raise ToolError("FrameReader used outside its context")
+        size = self._shape[0] * self._shape[1] * 3
+        stdout, pump = self._proc.stdout, self._pump
+        while True:
+            buf = bytearray(size)
+            got = stdout.readinto(buf)  # type: ignore[attr-defined]
+            while got and got < size:
+                more = stdout.readinto(memoryview(buf)[got:])  # type: ignore[attr-defined]
+                if not more:
+                    break
+                got += more
+            if got != size:
+                break
+            info = pump.frames.get(timeout=60)
+            if info is None:
+                raise ToolError("ffmpeg output a frame it did not log",
+                                stderr_tail="\n".join(pump.tail))
+            image = np.frombuffer(buf, dtype=np.uint8).reshape(self._shape)
+            yield RawFrame(pts=info[0], pts_time=info[1], key=info[2], image=image)
+        self._finish()
+
+    def _finish(self) -> None:
+        assert self._proc is not None and self._pump is not None
+        code = self._proc.wait()
+        self._pump.join(timeout=10)
+        if code != 0:
+            raise ToolError(f"ffmpeg failed decoding {self._name} (exit {code})",
+                            stderr_tail="\n".join(self._pump.tail))
+
+
+class FrameWriter:
+    """Encode BGR frames piped to ffmpeg's stdin (rawvideo in, ``codec_options`` out).
+
+    ``audio_from``, when given, is a file whose first audio stream is copied in too.
+    ``metadata`` becomes container tags. Use as a context manager; :meth:`write` each frame.
+    """
+
+    def __init__(self, out: Path, *, width: int, height: int, fps: float,
+                 codec_options: Mapping[str, str | int | float],
+                 audio_from: Path | None = None,
+                 metadata: Mapping[str, str] | None = None) -> None:
+        video = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="bgr24",
+                             s=f"{width}x{height}", r=f"{fps:.6f}")
+        streams: list[Any] = [video]
+        if audio_from is not None:
+            streams.append(ffmpeg.input(str(audio_from))["a:0"])
+        opts: dict[str, Any] = dict(codec_options)
+        for i, (key, value) in enumerate((metadata or {}).items()):
+            opts[f"metadata:g:{i}"] = f"{key}={value}"
+        self._node = ffmpeg.output(*streams, str(out), **opts).global_args(
+            "-y", *_GLOBAL[:3], "-loglevel", "error")
+        self._frame_bytes = width * height * 3
+        self._out = out
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> FrameWriter:
+        self._proc = self._node.run_async(cmd=find_tools().ffmpeg, pipe_stdin=True,
+                                          pipe_stderr=True)
+        return self
+
+    def write(self, image: np.ndarray[Any, np.dtype[np.uint8]]) -> None:
+        """Append one BGR frame of the declared size.
+
+        Raises:
+            ToolError: the encoder died (its stderr tail attached).
+        """
+        assert self._proc is not None and self._proc.stdin is not None
+        data = np.ascontiguousarray(image).tobytes()
+        if len(data) != self._frame_bytes:
+            raise ValueError("frame size differs from the declared size")
+        try:
+            self._proc.stdin.write(data)
+        except BrokenPipeError as exc:
+            err = self._proc.stderr.read() if self._proc.stderr else b""
+            self._proc.wait()
+            raise ToolError(f"ffmpeg encoder for {self._out.name} died",
+                            stderr_tail=_tail(err)) from exc
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        assert self._proc is not None
+        if self._proc.stdin is not None and not self._proc.stdin.closed:
+            with contextlib.suppress(BrokenPipeError):
+                self._proc.stdin.close()
+        err = self._proc.stderr.read() if self._proc.stderr else b""
+        code = self._proc.wait()
+        if self._proc.stderr is not None:
+            self._proc.stderr.close()
+        if code != 0 and exc is None:
+            raise ToolError(f"ffmpeg encoding {self._out.name} failed (exit {code})",
+                            stderr_tail=_tail(err))
+
+
+def run_graph(node: Any, *, what: str) -> None:
+    """Run a prepared ffmpeg-python output node (built by another module) to completion.
+
+    Raises:
+        ToolError: ffmpeg failed.
+    """
+    try:
+        node.global_args("-y", *_GLOBAL[:3], "-loglevel", "error").run(
+            cmd=find_tools().ffmpeg, capture_stdout=True, capture_stderr=True)
+    except ffmpeg.Error as exc:
+        raise ToolError(f"ffmpeg failed: {what}", stderr_tail=_tail(exc.stderr)) from exc
