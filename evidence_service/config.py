@@ -61,6 +61,18 @@ class LedgerConfig(BaseModel):
     keystore_scrypt_n: int = Field(default=2**18, ge=2**10)
 
 
+class AnalysisConfig(BaseModel):
+    """Background video analysis (``EVIDENCE_ANALYSIS__ENABLED`` etc.)."""
+
+    #: Queue stored video for analysis and run the in-process job runner.
+    enabled: bool = True
+    #: Job runner threads in this process (each analysis also uses ``pipeline_workers``).
+    workers: int = Field(default=1, ge=0, le=16)
+    pipeline_workers: int = Field(default=2, ge=1, le=16)
+    #: Seconds without a heartbeat after which a running job is taken up again.
+    stale_seconds: float = Field(default=30.0, gt=0)
+
+
 class Settings(BaseSettings):
     """Everything configurable about one service process."""
 
@@ -86,6 +98,7 @@ class Settings(BaseSettings):
     #: Material that must not leave a department (JSON list; None: the default list of
     #: unclosed complaint clues and personal-privacy material). See ``domain/policy.py``.
     negative_list: list[NegativeEntry] | None = None
+    analysis: AnalysisConfig = AnalysisConfig()
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
@@ -126,6 +139,10 @@ class Settings(BaseSettings):
     @property
     def ledger_dir(self) -> Path:
         return self.var_dir / "ledger"
+
+    @property
+    def analysis_dir(self) -> Path:
+        return self.var_dir / "analysis"
 
     @property
     def department_keystore_dir(self) -> Path:

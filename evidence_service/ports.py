@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from evidence_service.domain.models import (
+    AnalysisJob,
+    AnalysisOptions,
     Anchor,
     Approval,
     Case,
     CustodyEvent,
     Department,
+    DerivedArtefact,
     DeviceToken,
     EvidenceItem,
     IntegrityAlert,
@@ -123,6 +126,7 @@ class Repository(Protocol):
 
     # custody, transfers, approvals, alerts
     def set_department_address(self, department_id: str, address: str) -> None: ...
+    def save_case(self, case: Case) -> None: ...
     def get_case_by_id(self, case_id: str) -> Case | None:
         """Any department's case: for provenance only, never for display."""
         ...
@@ -148,6 +152,22 @@ class Repository(Protocol):
     def search_items(self, department_id: str, search: ItemSearch, *, limit: int,
                      offset: int) -> Sequence[EvidenceItem]:
         """Items of one department matching every criterion, oldest first (then by id)."""
+        ...
+
+    # analysis jobs and derived artefacts
+    def add_job(self, job: AnalysisJob) -> None: ...
+    def save_job(self, job: AnalysisJob) -> None: ...
+    def get_job(self, job_id: str) -> AnalysisJob | None: ...
+    def list_jobs(self, item_id: str, department_id: str) -> Sequence[AnalysisJob]: ...
+    def claim_job(self, *, stale_before: datetime, at: datetime) -> AnalysisJob | None:
+        """Take the oldest queued job, or a running one whose worker stopped beating before
+        ``stale_before`` (it died); None when there is nothing to do or another took it."""
+        ...
+    def touch_job(self, job_id: str, *, stage: str, progress: float, at: datetime) -> None: ...
+    def add_artefact(self, artefact: DerivedArtefact) -> None: ...
+    def list_artefacts(self, item_ids: Sequence[str]) -> Sequence[DerivedArtefact]: ...
+    def get_artefact(self, artefact_id: str) -> DerivedArtefact | None:
+        """Any department's artefact: the caller checks access through its item."""
         ...
 
 
@@ -223,6 +243,31 @@ class DepartmentLedger(Protocol):
                         reason_hash: bytes) -> AnchorReceipt: ...
 
     def transfer_of(self, transfer_id: bytes) -> OnChainTransfer | None: ...
+
+
+@dataclass(frozen=True)
+class ProducedFile:
+    """A file an analysis wrote: what it is (``timeline``, ``keyframe``, …) and its type."""
+
+    kind: str
+    path: Path
+    media_type: str
+
+
+class MediaAnalyzer(Protocol):
+    """Turns a stored video into derived files (the video pipeline behind a small interface).
+
+    Raises MediaRejected when the file cannot be analysed (its fault: corrupt, not video, …),
+    InvalidInput for bad zones/lines/marks, AnalysisFailed when the tools failed.
+    """
+
+    def check(self, options: AnalysisOptions) -> None:
+        """Raise InvalidInput unless ``options`` can be parsed."""
+        ...
+
+    def run(self, source: Path, out_dir: Path, *, options: AnalysisOptions,
+            source_sha256: str, progress: Callable[[str, float], None]
+            ) -> list[ProducedFile]: ...
 
 
 class LeaderLock(Protocol):

@@ -172,7 +172,7 @@ class _Run:
         entry = self._proof(manifest, art.artefact_id, art.proof)
         if entry is not None:
             self._entry_names(art.artefact_id, entry, art.sha256, art.sm3, art.size,
-                              also=item.item_id)
+                              also=item.item_id, aliases=item.origin_item_ids)
 
     def _content(self, ident: str, path: str, sha256: str, sm3: str, size: int) -> None:
         digests = self.digests.get(path)

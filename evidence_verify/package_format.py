@@ -42,7 +42,7 @@ MANIFEST_PATH = "manifest.json"
 CUSTODY_PATH = "custody.json"
 REPORT_PATH = "report.html"
 #: Entry kinds a custody event may have.
-CUSTODY_PREFIXES = ("evidence.registered", "custody.")
+CUSTODY_PREFIXES = ("evidence.registered", "artefact.registered", "custody.")
 _MAX_NAME = 200
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")

@@ -13,14 +13,26 @@ from pydantic import SecretStr
 
 from evidence_service import __version__
 from evidence_service.adapters.db import SqlUnitOfWork, make_engine, make_session_factory, upgrade
+from evidence_service.adapters.jobs import InProcessJobRunner
 from evidence_service.adapters.locks import leader_lock
+from evidence_service.adapters.video import VideoPipelineAnalyzer
 from evidence_service.api import errors, metrics
 from evidence_service.api.deps import Services
-from evidence_service.api.routes import auth, cases, custody, health, transfers, uploads, verify
+from evidence_service.api.routes import (
+    analysis,
+    auth,
+    cases,
+    custody,
+    health,
+    transfers,
+    uploads,
+    verify,
+)
 from evidence_service.api.routes import graph as graph_routes
 from evidence_service.config import Settings, get_settings
 from evidence_service.logging_setup import configure
 from evidence_service.ports import ObjectStore
+from evidence_service.services.analysis import AnalysisService
 from evidence_service.services.anchoring import AnchoringService, AnchoringWorker
 from evidence_service.services.cases import CaseService
 from evidence_service.services.clock import SystemClock
@@ -107,12 +119,13 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         cases=CaseService(uow=uow, clock=clock),
         ingest=IngestService(uow=uow, store=store, spool_dir=settings.resolved_spool_dir,
                              clock=clock, max_upload_bytes=settings.max_upload_bytes,
-                             expiry=timedelta(hours=settings.upload_expiry_hours)),
+                             expiry=timedelta(hours=settings.upload_expiry_hours),
+                             analyse_video=settings.analysis.enabled),
         uow=uow,
         ledger=ledger,
         anchoring=anchoring,
         anchor_lock=leader_lock(engine, settings.var_dir),
-        verification=VerificationService(uow=uow, store=store,
+        verification=VerificationService(uow=uow, store=store, clock=clock,
                                          ledger=ledger.anchor if ledger else None),
         custody=custody,
         export=ExportService(uow=uow, store=store, clock=clock, custody=custody,
@@ -124,6 +137,11 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
             anchors=ledger.anchor if ledger else None,
             negative_list=settings.resolved_negative_list),
         graph=GraphService(uow=uow),
+        analysis=AnalysisService(uow=uow, store=store, clock=clock,
+                                 analyzer=VideoPipelineAnalyzer(
+                                     workers=settings.analysis.pipeline_workers),
+                                 work_dir=settings.analysis_dir,
+                                 stale_after=settings.analysis.stale_seconds),
     )
 
 
@@ -143,9 +161,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             worker = AnchoringWorker(services.anchoring, services.anchor_lock,
                                      interval=settings.anchor_interval)
             worker.start()
+        runner = None
+        if settings.analysis.enabled and settings.analysis.workers:
+            runner = InProcessJobRunner(services.analysis.run_next,
+                                        workers=settings.analysis.workers)
+            runner.start()
         try:
             yield
         finally:
+            if runner is not None:
+                runner.stop()
             if worker is not None:
                 worker.stop()
             services.close()
@@ -154,7 +179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = services
     errors.install(app)
     app.include_router(graph_routes.router)  # before cases: /items/search beats /items/{id}
-    for module in (health, auth, cases, custody, transfers, uploads, verify):
+    for module in (health, auth, cases, custody, transfers, analysis, uploads, verify):
         app.include_router(module.router)
     metrics.UPLOADS_IN_PROGRESS.set_function(services.uploads_in_progress)
     return app

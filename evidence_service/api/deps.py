@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from evidence_service.config import Settings
 from evidence_service.domain.models import Principal
 from evidence_service.ports import LeaderLock, ObjectStore, UnitOfWork
+from evidence_service.services.analysis import AnalysisService
 from evidence_service.services.anchoring import AnchoringService
 from evidence_service.services.cases import CaseService
 from evidence_service.services.custody import CustodyService
@@ -50,6 +51,7 @@ class Services:
     grading: GradingService
     transfers: TransferService
     graph: GraphService
+    analysis: AnalysisService
 
     def close(self) -> None:
         """Stop the supervised chain node (if any) and close database connections."""

@@ -56,3 +56,15 @@ def registration_entry(*, sha256: str, sm3: str, size: int, item_id: str, case_i
         "size": size, "item": item_id, "case": case_id, "department": department_id,
         "time": format_time(at),
     })
+
+
+def artefact_entry(*, sha256: str, sm3: str, size: int, artefact_id: str, artefact_kind: str,
+                   item_id: str, case_id: str, department_id: str, derived_from_sha256: str,
+                   at: datetime) -> bytes:
+    """The ``artefact.registered`` entry of a derived artefact (docs/proof-format.md §8)."""
+    return canonical_bytes({
+        "v": ENTRY_VERSION, "kind": "artefact.registered", "sha256": sha256, "sm3": sm3,
+        "size": size, "artefact": artefact_id, "artefact_kind": artefact_kind,
+        "item": item_id, "case": case_id, "department": department_id,
+        "derived_from": derived_from_sha256, "time": format_time(at),
+    })

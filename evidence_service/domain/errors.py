@@ -6,7 +6,8 @@ HTTP status and public message::
     EvidenceError
     ├── InvalidInput (ValueError)        bad request: fix the input and retry
     │   ├── InvalidFileName
-    │   └── UploadOffsetMismatch         resume from the offset the server reports
+    │   ├── UploadOffsetMismatch         resume from the offset the server reports
+    │   └── MediaRejected                the stored file cannot be analysed (corrupt, not video)
     ├── PayloadTooLarge                  a chunk or declared length exceeds a limit
     ├── DigestMismatch                   bytes do not match the declared or recorded digest
     ├── NotFound                         absent, or another department's (never says which)
@@ -16,6 +17,7 @@ HTTP status and public message::
     │   └── IntegrityFailure             re-verification found altered or unprovable evidence
     ├── AuthenticationError              missing, expired or forged credentials
     ├── PermissionDenied                 authenticated, but the role does not allow it
+    ├── AnalysisFailed                   the analysis tools failed on a file they should handle
     ├── StorageUnavailable               the object store could not be reached (retry later)
     └── ChainUnavailable                 the chain node could not be reached (retry later)
 """
@@ -50,6 +52,14 @@ class UploadOffsetMismatch(InvalidInput):
     def __init__(self, message: str, *, expected: int) -> None:
         super().__init__(message)
         self.expected = expected
+
+
+class MediaRejected(InvalidInput):
+    """The stored file cannot be analysed: empty, not media, no video, absurd or corrupt."""
+
+
+class AnalysisFailed(EvidenceError):
+    """The analysis tools failed on input they should handle (ffmpeg crashed, disk full)."""
 
 
 class PayloadTooLarge(EvidenceError):

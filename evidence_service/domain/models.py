@@ -130,6 +130,20 @@ class Principal(_Frozen):
         return bool(self.roles.intersection(roles))
 
 
+class AnalysisOptions(_Frozen):
+    """What an analysis is told: detector geometry as the video pipeline's CLI spells it.
+
+    ``zones`` and ``lines`` are ``name=x1,y1,x2,y2,…`` in normalised coordinates, ``marks``
+    are times in seconds (``name=12.5``); ``task`` ``analyze`` or ``redact``.
+    """
+
+    task: Literal["analyze", "redact"] = "analyze"
+    mode: Literal["fast", "full"] = "fast"
+    zones: tuple[str, ...] = ()
+    lines: tuple[str, ...] = ()
+    marks: tuple[str, ...] = ()
+
+
 class Case(_Frozen):
     id: str
     department_id: str
@@ -144,6 +158,8 @@ class Case(_Frozen):
     #: For a case received through a transfer: the sender's case and the transfer.
     origin_case_id: str | None = None
     transfer_id: str | None = None
+    #: Zones, lines and marks every video of the case is analysed with (None: defaults).
+    analysis_options: AnalysisOptions | None = None
 
 
 class CaptureMetadata(_Frozen):
@@ -339,3 +355,52 @@ class IntegrityAlert(_Frozen):
     reason: str
     raised_at: datetime
     resolved_at: datetime | None = None
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class AnalysisJob(_Frozen):
+    """A background analysis of one stored item; persisted so a restart resumes it."""
+
+    id: str
+    item_id: str
+    department_id: str
+    options: AnalysisOptions
+    status: JobStatus = JobStatus.QUEUED
+    stage: str | None = None
+    progress: float = 0.0
+    reason: str | None = None
+    attempts: int = 0
+    requested_by: str
+    created_at: datetime
+    started_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class DerivedArtefact(_Frozen):
+    """A file made from an original (key frame, timeline, summary, redacted copy, …).
+
+    Hashed, stored content-addressed and registered in the evidence log like an original;
+    ``derived_from_sha256`` links it to the original's bytes, which are never modified.
+    """
+
+    id: str
+    item_id: str
+    department_id: str
+    job_id: str
+    kind: str
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+    sm3: str
+    storage_key: str
+    derived_from_sha256: str
+    log_index: int
+    created_at: datetime

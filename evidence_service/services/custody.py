@@ -20,6 +20,7 @@ from evidence_service.domain.merkle_log import leaf_hash
 from evidence_service.domain.models import (
     Anchor,
     CustodyEvent,
+    DerivedArtefact,
     EvidenceItem,
     IntegrityAlert,
     Principal,
@@ -146,8 +147,11 @@ class CustodyService:
             if item is None:
                 raise NotFound("evidence item not found")
             items = [i for i in lineage(repo, item) if i.log_index is not None]
+            ids = [i.id for i in items]
+            cases = {i.id: i.case_id for i in items}
             events = [*(_registration(i) for i in items if i.origin_item_id is None),
-                      *repo.list_custody_events(item_ids=[i.id for i in items])]
+                      *(_derivation(a, cases[a.item_id]) for a in repo.list_artefacts(ids)),
+                      *repo.list_custody_events(item_ids=ids)]
             return self._with_proofs(repo, events)
 
     def case_timeline(self, principal: Principal, case_id: str) -> list[TimelineEntry]:
@@ -164,9 +168,12 @@ class CustodyService:
                 if origin is None:
                     break
                 cases.append(origin)
-            events = [_registration(i) for c in cases
-                      for i in repo.list_items(c.id, c.department_id)
-                      if i.log_index is not None and i.origin_item_id is None]
+            items = [i for c in cases for i in repo.list_items(c.id, c.department_id)
+                     if i.log_index is not None]
+            events = [_registration(i) for i in items if i.origin_item_id is None]
+            case_of = {i.id: i.case_id for i in items}
+            events += [_derivation(a, case_of[a.item_id])
+                       for a in repo.list_artefacts(list(case_of))]
             events += repo.list_custody_events(case_ids=[c.id for c in cases])
             return self._with_proofs(repo, events)
 
@@ -203,6 +210,16 @@ def _registration(item: EvidenceItem) -> CustodyEvent:
                         kind=CustodyKind.UPLOADED.value, item_id=item.id, case_id=item.case_id,
                         department_id=item.department_id, actor_id=item.created_by,
                         actor_name=item.created_by, client="", at=item.stored_at)
+
+
+def _derivation(artefact: DerivedArtefact, case_id: str) -> CustodyEvent:
+    """The ``derived_added`` event: the artefact's registration entry is its leaf."""
+    return CustodyEvent(id=f"artefact:{artefact.id}", log_index=artefact.log_index,
+                        kind=CustodyKind.DERIVED_ADDED.value, item_id=artefact.item_id,
+                        case_id=case_id, department_id=artefact.department_id,
+                        actor_id=artefact.job_id, actor_name="analysis", client="",
+                        at=artefact.created_at, subject=artefact.id,
+                        note=f"{artefact.kind} {artefact.name}")
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,20 @@ from typing import BinaryIO, cast
 
 from evidence_service.domain.custody import CustodyKind
 from evidence_service.domain.errors import InvalidInput, NotFound, TransferBlocked
-from evidence_service.domain.models import Case, CustodyEvent, EvidenceItem, Principal
+from evidence_service.domain.models import (
+    Case,
+    CustodyEvent,
+    DerivedArtefact,
+    EvidenceItem,
+    Principal,
+)
 from evidence_service.domain.policy import ItemContext, sharing_policy
 from evidence_service.domain.rules import is_canonical_uuid
 from evidence_service.ports import Clock, LedgerAnchor, ObjectStore, Repository, UnitOfWork
 from evidence_service.services.cases import READ_ROLES, require
 from evidence_service.services.custody import CustodyService, lineage, record_event
 from evidence_service.services.packages import (
+    PackageArtefact,
     PackageCase,
     PackageChain,
     PackageDepartment,
@@ -138,18 +145,34 @@ class ExportService:
         def open_bytes() -> AbstractContextManager[BinaryIO]:
             return self._store.open(key)
 
+        origins = lineage(repo, item)
+        derived = [self._artefact(repo, a)
+                   for a in repo.list_artefacts([i.id for i in origins])]
         return PackageItem(
             item_id=item.id, kind=item.kind.value, original_filename=item.original_filename,
             media_type=item.media_type, size=item.size or 0, sha256=item.sha256 or "",
             sm3=item.sm3 or "", classification=item.classification.value,
             open_bytes=open_bytes, proof=leaf_bundle(repo, item.log_index),
-            origin_item_ids=[i.id for i in lineage(repo, item)[1:]])
+            origin_item_ids=[i.id for i in origins[1:]], derived=derived)
+
+    def _artefact(self, repo: Repository, artefact: DerivedArtefact) -> PackageArtefact:
+        key = artefact.storage_key
+
+        def open_bytes() -> AbstractContextManager[BinaryIO]:
+            return self._store.open(key)
+
+        return PackageArtefact(
+            artefact_id=artefact.id, name=f"{artefact.job_id[:8]}-{artefact.name}",
+            sha256=artefact.sha256, sm3=artefact.sm3, size=artefact.size,
+            derived_from_sha256=artefact.derived_from_sha256, open_bytes=open_bytes,
+            proof=leaf_bundle(repo, artefact.log_index))
 
     def _event(self, event: CustodyEvent) -> PackageEvent:
         with self._uow(read_only=True) as repo:
             proof = leaf_bundle(repo, event.log_index)
-        kind = ("evidence.registered" if event.kind == CustodyKind.UPLOADED.value
-                else CustodyKind(event.kind).entry_kind)
+        kind = {CustodyKind.UPLOADED.value: "evidence.registered",
+                CustodyKind.DERIVED_ADDED.value: "artefact.registered"}.get(
+            event.kind) or CustodyKind(event.kind).entry_kind
         summary = f"{event.kind} by {event.actor_name}"
         if event.note:
             summary += f": {event.note}"

@@ -42,6 +42,7 @@ from evidence_service.domain.errors import (
 from evidence_service.domain.hashing import DualHasher
 from evidence_service.domain.merkle_log import leaf_hash
 from evidence_service.domain.models import (
+    AnalysisOptions,
     EvidenceItem,
     ItemFlag,
     ItemStatus,
@@ -57,6 +58,7 @@ from evidence_service.domain.rules import (
     validate_declared_length,
 )
 from evidence_service.ports import Clock, ObjectStore, UnitOfWork
+from evidence_service.services.analysis import enqueue, is_video
 from evidence_service.services.cases import WRITE_ROLES, require
 
 _logger = logging.getLogger(__name__)
@@ -96,8 +98,9 @@ class IngestService:
 
     def __init__(self, *, uow: UnitOfWork, store: ObjectStore, spool_dir: Path, clock: Clock,
                  max_upload_bytes: int, expiry: timedelta,
-                 checkpoint_bytes: int = 16 * 1024 * 1024) -> None:
+                 checkpoint_bytes: int = 16 * 1024 * 1024, analyse_video: bool = False) -> None:
         self._uow = uow
+        self._analyse_video = analyse_video
         self._store = store
         self._spool = spool_dir
         self._spool.mkdir(parents=True, exist_ok=True)
@@ -292,6 +295,11 @@ class IngestService:
                 "status": UploadStatus.COMPLETED, "offset": upload.length, "updated_at": now})
             repo.save_item(item)
             repo.save_upload(upload)
+            if self._analyse_video and is_video(item) and upload.length > 0:
+                case = repo.get_case(item.case_id, item.department_id)
+                options = (case.analysis_options if case else None) or AnalysisOptions()
+                enqueue(repo, item=item, options=options, requested_by=item.created_by,
+                        at=now)
         spool.unlink(missing_ok=True)
         self._hashes.drop(upload.id)
         _logger.info("item stored item=%s sha256=%s size=%d new_object=%s",

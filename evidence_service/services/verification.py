@@ -16,6 +16,7 @@ from typing import Any
 
 from evidence_service.domain import merkle_log
 from evidence_service.domain.canonical import registration_entry
+from evidence_service.domain.custody import CustodyKind
 from evidence_service.domain.errors import NotFound
 from evidence_service.domain.hashing import DualHasher
 from evidence_service.domain.merkle_log import leaf_hash as leaf_hash_of
@@ -26,9 +27,16 @@ from evidence_service.domain.models import (
     LogLeaf,
     Principal,
 )
-from evidence_service.ports import LedgerAnchor, ObjectStore, Repository, UnitOfWork, iter_file
+from evidence_service.ports import (
+    Clock,
+    LedgerAnchor,
+    ObjectStore,
+    Repository,
+    UnitOfWork,
+    iter_file,
+)
 from evidence_service.services.cases import READ_ROLES, require
-from evidence_service.services.custody import lineage
+from evidence_service.services.custody import lineage, raise_alert, record_event
 
 _logger = logging.getLogger(__name__)
 BUNDLE_FORMAT = "evidence-proof-bundle"
@@ -125,8 +133,9 @@ class VerificationService:
     """Answers "is this evidence registered, unchanged and anchored?"."""
 
     def __init__(self, *, uow: UnitOfWork, store: ObjectStore,
-                 ledger: LedgerAnchor | None) -> None:
+                 ledger: LedgerAnchor | None, clock: Clock) -> None:
         self._uow = uow
+        self._clock = clock
         self._store = store
         self._ledger = ledger
         self._confirmed: set[int] = set()
@@ -205,7 +214,7 @@ class VerificationService:
         return ok
 
     # -- authenticated: re-check one item ------------------------------------------------
-    def recheck_item(self, principal: Principal, item_id: str) -> Verdict:
+    def recheck_item(self, principal: Principal, item_id: str, *, client: str = "") -> Verdict:
         """Re-read the stored bytes and compare bytes, database row, log entry and anchor.
 
         Sets the item to ``verified`` or ``mismatch``. Raises NotFound, PermissionDenied,
@@ -218,7 +227,7 @@ class VerificationService:
                 raise NotFound("evidence item not found")
             anchor = repo.anchor_covering(item.log_index)
             verdict = self._proof_verdict(repo, item, anchor)
-        reasons = list(verdict.reasons)
+        reasons = list(verdict.reasons) if verdict.verdict == "mismatch" else []
         with self._store.open(item.storage_key) as handle:
             hasher = DualHasher()
             for chunk in iter_file(handle, chunk_size=4 << 20):
@@ -227,10 +236,17 @@ class VerificationService:
             reasons.append("stored bytes no longer match the recorded hashes")
         status = ItemStatus.MISMATCH if reasons else (
             ItemStatus.VERIFIED if verdict.verdict == "verified" else item.status)
+        now = self._clock.now()
         with self._uow() as repo:
             current = repo.get_item(item_id, principal.department_id)
             if current is not None and current.status is not status:
                 repo.save_item(current.model_copy(update={"status": status}))
+            record_event(repo, kind=CustodyKind.VERIFIED, principal=principal, client=client,
+                         at=now, case_id=item.case_id, item=item,
+                         note="; ".join(reasons) or verdict.verdict)
+            if reasons:
+                raise_alert(repo, department_id=item.department_id, item_id=item.id,
+                            source="recheck", reason="; ".join(reasons), at=now)
         if reasons:
             _logger.warning("integrity mismatch item=%s: %s", item.id, "; ".join(reasons))
             return Verdict(**{**verdict.__dict__, "verdict": "mismatch", "reasons": reasons})

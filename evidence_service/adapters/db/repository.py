@@ -13,12 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from evidence_service.adapters.db.engine import READ_ONLY
 from evidence_service.adapters.db.orm import (
+    AnalysisJobRow,
     AnchorRow,
     ApprovalRow,
     Base,
     CaseRow,
     CustodyEventRow,
     DepartmentRow,
+    DerivedArtefactRow,
     DeviceTokenRow,
     EvidenceItemRow,
     IntegrityAlertRow,
@@ -31,11 +33,13 @@ from evidence_service.adapters.db.orm import (
 )
 from evidence_service.domain.merkle_log import nodes_completed_by
 from evidence_service.domain.models import (
+    AnalysisJob,
     Anchor,
     Approval,
     Case,
     CustodyEvent,
     Department,
+    DerivedArtefact,
     DeviceToken,
     EvidenceItem,
     IntegrityAlert,
@@ -48,7 +52,7 @@ from evidence_service.domain.search import ItemSearch, fold_term
 
 M = TypeVar("M", bound=BaseModel)
 _JSON_FIELDS = {"roles", "flags", "capture", "tags", "labels", "item_ids", "opened", "decided",
-                "checks"}
+                "checks", "options", "analysis_options"}
 
 
 def _values(model: BaseModel) -> dict[str, Any]:
@@ -292,6 +296,10 @@ class SqlRepository:
         self._s.execute(update(DepartmentRow).where(DepartmentRow.id == department_id)
                         .values(chain_address=address))
 
+    def save_case(self, case: Case) -> None:
+        self._s.merge(CaseRow(**_values(case)))
+        self._s.flush()
+
     def get_case_by_id(self, case_id: str) -> Case | None:
         return _model(Case, self._s.get(CaseRow, case_id))
 
@@ -377,6 +385,56 @@ class SqlRepository:
             q = q.where(row.case_id == search.case_id)
         q = q.order_by(row.created_at, row.id).limit(limit).offset(offset)
         return _models(EvidenceItem, self._s.scalars(q).all())
+
+    # analysis jobs and derived artefacts
+    def add_job(self, job: AnalysisJob) -> None:
+        self._s.add(AnalysisJobRow(**_values(job)))
+        self._s.flush()
+
+    def save_job(self, job: AnalysisJob) -> None:
+        self._s.merge(AnalysisJobRow(**_values(job)))
+        self._s.flush()
+
+    def get_job(self, job_id: str) -> AnalysisJob | None:
+        return _model(AnalysisJob, self._s.get(AnalysisJobRow, job_id))
+
+    def list_jobs(self, item_id: str, department_id: str) -> Sequence[AnalysisJob]:
+        q = select(AnalysisJobRow).where(AnalysisJobRow.item_id == item_id,
+                                         AnalysisJobRow.department_id == department_id)
+        return _models(AnalysisJob, self._s.scalars(q.order_by(AnalysisJobRow.created_at)).all())
+
+    def claim_job(self, *, stale_before: datetime, at: datetime) -> AnalysisJob | None:
+        row = AnalysisJobRow
+        waiting = (row.status == "queued") | (
+            (row.status == "running") & (row.heartbeat_at < stale_before))
+        candidate = self._s.scalar(select(row.id).where(waiting)
+                                   .order_by(row.created_at).limit(1))
+        if candidate is None:
+            return None
+        claimed = self._s.execute(
+            update(row).where(row.id == candidate).where(waiting)
+            .values(status="running", started_at=at, heartbeat_at=at,
+                    attempts=row.attempts + 1))
+        if not claimed.rowcount:  # type: ignore[attr-defined]
+            return None
+        self._s.flush()
+        return self.get_job(candidate)
+
+    def touch_job(self, job_id: str, *, stage: str, progress: float, at: datetime) -> None:
+        self._s.execute(update(AnalysisJobRow).where(AnalysisJobRow.id == job_id)
+                        .values(stage=stage, progress=progress, heartbeat_at=at))
+
+    def add_artefact(self, artefact: DerivedArtefact) -> None:
+        self._s.add(DerivedArtefactRow(**_values(artefact)))
+        self._s.flush()
+
+    def list_artefacts(self, item_ids: Sequence[str]) -> Sequence[DerivedArtefact]:
+        q = select(DerivedArtefactRow).where(DerivedArtefactRow.item_id.in_(list(item_ids)))
+        return _models(DerivedArtefact,
+                       self._s.scalars(q.order_by(DerivedArtefactRow.log_index)).all())
+
+    def get_artefact(self, artefact_id: str) -> DerivedArtefact | None:
+        return _model(DerivedArtefact, self._s.get(DerivedArtefactRow, artefact_id))
 
 
 class SqlUnitOfWork:

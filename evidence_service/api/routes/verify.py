@@ -14,7 +14,7 @@ import anyio
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from evidence_service.api.deps import CurrentPrincipal, ServicesDep
+from evidence_service.api.deps import ClientDep, CurrentPrincipal, ServicesDep
 from evidence_service.api.guards import GuardedRoute
 from evidence_service.domain.errors import InvalidInput
 from evidence_service.services.verification import Verdict
@@ -136,6 +136,9 @@ def proof_bundle(item_id: str, principal: CurrentPrincipal,
 
 
 @router.post("/items/{item_id}/verify", response_model=VerdictOut)
-def recheck_item(item_id: str, principal: CurrentPrincipal, services: ServicesDep) -> VerdictOut:
-    """Re-read the stored bytes and check them, the database row and the anchored log."""
-    return VerdictOut.of(services.verification.recheck_item(principal, item_id))
+def recheck_item(item_id: str, principal: CurrentPrincipal, services: ServicesDep,
+                 client: ClientDep) -> VerdictOut:
+    """Re-read the stored bytes and check them, the database row and the anchored log.
+
+    Recorded as a ``verified`` custody event; a mismatch raises an integrity alert."""
+    return VerdictOut.of(services.verification.recheck_item(principal, item_id, client=client))

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from evidence_service.api import create_app
-from evidence_service.config import LedgerConfig, S3Settings, Settings
+from evidence_service.config import AnalysisConfig, LedgerConfig, S3Settings, Settings
 from evidence_service.domain.models import DepartmentKind, Role
 from tests.support.api import Api
 from tests.support.moto import S3Endpoint
@@ -23,7 +23,7 @@ from tests.support.moto import S3Endpoint
 PASSWORD = "correct horse battery"
 _TABLES = ("uploads", "evidence_items", "cases", "device_tokens", "users", "departments",
            "log_entries", "log_nodes", "anchors", "custody_events", "transfers", "approvals",
-           "integrity_alerts")
+           "integrity_alerts", "analysis_jobs", "derived_artefacts")
 
 
 def _reset_postgres(url: str) -> None:
@@ -44,7 +44,9 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
     db, store = request.param
     values: dict[str, object] = {"var_dir": tmp_path / "var", "storage_backend": store,
                                  "jwt_secret": "test-secret-" + uuid.uuid4().hex,
-                                 "ledger": LedgerConfig(mode="off")}
+                                 "ledger": LedgerConfig(mode="off"),
+                                 # video analysis has its own tests (tests/integration/analysis)
+                                 "analysis": AnalysisConfig(enabled=False)}
     if db == "postgres":
         values["database_url"] = request.getfixturevalue("pg_database")
         _reset_postgres(str(values["database_url"]))
