@@ -22,6 +22,12 @@ def _media_type(path: Path) -> str:
     return _TYPES.get(path.suffix.lower(), "application/octet-stream")
 
 
+def _public(exc: Exception, source: Path, out_dir: Path) -> str:
+    """The error text for users: no server paths, at most 2000 characters."""
+    text = str(exc).replace(str(source), "the stored file").replace(str(out_dir), "the output")
+    return text[:2000]
+
+
 class VideoPipelineAnalyzer:
     """Runs ``video_pipeline.analyze`` / ``redact`` and maps its errors to ours."""
 
@@ -61,11 +67,12 @@ class VideoPipelineAnalyzer:
             analysed = vp.analyze(source, out_dir, options=self._pipeline_options(options),
                                   progress=progress)
         except vp.MediaError as exc:
-            raise MediaRejected(str(exc)) from exc
+            raise MediaRejected(_public(exc, source, out_dir)) from exc
         except vp.InvalidOption as exc:
             raise InvalidInput(f"analysis options: {exc}") from exc
         except vp.PipelineError as exc:
-            raise AnalysisFailed(f"{type(exc).__name__}: {exc}"[:2000]) from exc
+            raise AnalysisFailed(f"{type(exc).__name__}: {_public(exc, source, out_dir)}"
+                                 ) from exc
         if analysed.source_sha256 != source_sha256:
             raise AnalysisFailed("the analysed copy does not hash to the stored original")
         return [ProducedFile(o.kind, o.path, _media_type(o.path)) for o in analysed.outputs]

@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from evidence_service.cli import custody, items, server, upload, verify
+from evidence_service.cli import analysis, custody, items, server, upload, verify
 from evidence_service.domain.errors import EvidenceError
 from evidence_service.logging_setup import configure
 
@@ -23,6 +23,8 @@ app.command()(upload.upload)
 app.command()(verify.verify)
 app.command("verify-bundle")(verify.verify_bundle_command)
 app.command("verify-package")(verify.verify_package_command)
+app.command()(analysis.analysis)
+app.command()(analysis.analyze)
 app.command()(custody.custody)
 app.command()(custody.approve)
 app.command()(custody.export)

@@ -15,8 +15,10 @@ from rich.console import Console
 from rich.table import Table
 
 from evidence_service.api import create_app
+from evidence_service.api.deps import Services
 from evidence_service.cli.session import CliError
 from evidence_service.config import get_settings
+from evidence_service.domain.errors import ChainUnavailable, Conflict
 from evidence_service.services.bootstrap import Credential, bootstrap_demo
 
 _logger = logging.getLogger(__name__)
@@ -51,13 +53,24 @@ def init(
         if demo:
             _show_credentials(bootstrap_demo(services.identity), settings.var_dir)
         if services.ledger is not None:
-            for department in services.identity.list_departments():
-                if department.chain_address is None:
-                    address = services.transfers.provision_department(department.id)
-                    console.print(f"department {department.code} signs as {address}")
+            _provision_departments(services)
     finally:
         services.close()
     console.print(f"[green]ready[/green]: database {settings.resolved_database_url}")
+
+
+def _provision_departments(services: Services) -> None:
+    """Give every department without one its chain account (transfers need them)."""
+    for department in services.identity.list_departments():
+        if department.chain_address is not None:
+            continue
+        try:
+            address = services.transfers.provision_department(department.id)
+        except (Conflict, ChainUnavailable) as exc:
+            console.print(f"[yellow]department {department.code} has no chain account yet: "
+                          f"{exc}[/yellow]")
+            continue
+        console.print(f"department {department.code} signs as {address}")
 
 
 def _prepare(*, demo: bool) -> None:

@@ -94,3 +94,27 @@ def test_send_accept_timeline_export_and_verify(server: LiveServer, tmp_path: Pa
                     f"http://127.0.0.1:{server.ledger_port}")
     assert "FAILED" not in verified.stdout
     assert case["id"]
+
+
+@pytest.mark.ffmpeg
+def test_analysis_progress_and_rerun_from_the_cli(server: LiveServer, tmp_path: Path) -> None:
+    from tests.support import video_media as vm
+
+    clip = vm.write_recorder_clip(tmp_path / "patrol.mp4", width=320, height=180, seconds=4.0,
+                                  cut_times=(2.1,))
+    token = server.token("enf-officer")
+    headers = {"Authorization": f"Bearer {token}"}
+    case = requests.post(server.url + "/cases", json={"case_number": "ENF-CLI-V",
+                                                      "title": "道路巡查"},
+                         headers=headers, timeout=10).json()
+    _cli(server, "enf-officer", tmp_path, "upload", str(clip.path), "--case", "ENF-CLI-V")
+    item = requests.get(f"{server.url}/cases/{case['id']}/items", headers=headers,
+                        timeout=10).json()[0]
+    watched = _cli(server, "enf-officer", tmp_path, "analysis", item["id"], "--watch")
+    assert "done" in watched.stdout and "timeline" in watched.stdout
+    rerun = _cli(server, "enf-officer", tmp_path, "analyze", item["id"], "--line",
+                 "kerb=0,0.8,1,0.8", "--mark", "1.5=whistle")
+    assert "queued job" in rerun.stdout and rerun.stdout.count("done") >= 2
+    bad = _cli(server, "enf-officer", tmp_path, "analyze", item["id"], "--zone", "x=0.1,0.1",
+               expect=1)
+    assert "at least 3 points" in bad.stderr

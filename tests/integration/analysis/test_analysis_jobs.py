@@ -219,3 +219,25 @@ def test_a_queued_job_survives_a_restart_and_a_dead_worker_is_replaced(
 def _options() -> Any:
     from evidence_service.domain.models import AnalysisOptions
     return AnalysisOptions()
+
+
+def test_disclosure_copy_is_a_hash_linked_artefact(api: Api, tmp_path: Path) -> None:
+    face = tmp_path / "interview.mp4"
+    vm.encode(vm.face_frames(width=480, height=270, fps=15, seconds=1.5), face, width=480,
+              height=270, fps=15, options=vm.x264_options(gop=15))
+    case_id = api.create_case("enf_officer", number="ENF-V-6")
+    item = _upload_video(api, case_id, face)
+    _wait_job(api, item["id"])
+    r = api.client.post(f"/items/{item['id']}/analysis", json={"task": "redact"},
+                        headers=api.auth("enf_officer"))
+    assert r.status_code == 202
+    body = _wait_job(api, item["id"], count=2)
+    assert body["jobs"][1]["status"] == "done", body["jobs"][1]
+    redacted = next(a for a in body["artefacts"] if a["kind"] == "redacted")
+    report = next(a for a in body["artefacts"] if a["kind"] == "redaction_report")
+    assert redacted["derived_from_sha256"] == item["sha256"] != redacted["sha256"]
+    document = api.client.get(f"/artefacts/{report['id']}/content",
+                              headers=api.auth("enf_officer")).json()
+    assert item["sha256"] in str(document)
+    original = api.client.get(f"/items/{item['id']}/content", headers=api.auth("enf_officer"))
+    assert hashlib.sha256(original.content).hexdigest() == item["sha256"]

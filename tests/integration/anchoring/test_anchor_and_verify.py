@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from evidence_service.api import create_app
-from evidence_service.config import LedgerConfig, Settings
+from evidence_service.config import AnalysisConfig, LedgerConfig, Settings
 from evidence_service.domain.models import DepartmentKind, Role
 from evidence_verify import parse_bundle, verify_bundle, verify_consistency_response
 from tests.support.api import Api
@@ -26,7 +26,9 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(var_dir=tmp_path / "var", jwt_secret="t" * 40, anchor_interval=0.2,
-                    ledger=LedgerConfig(mode="embedded", port=free_port()))
+                    ledger=LedgerConfig(mode="embedded", port=free_port(),
+                                        keystore_scrypt_n=2**10),
+                    analysis=AnalysisConfig(enabled=False))
 
 
 @pytest.fixture
@@ -123,11 +125,11 @@ def test_consistency_between_anchored_heads(api: Api) -> None:
     case_id = api.create_case("officer")
     first = api.upload("officer", case_id, os.urandom(10_000))
     _wait_anchored(api, first["id"])
-    sizes = []
+    sizes = [api.client.get("/log/head").json()["anchored"]["tree_size"]]
     for _ in range(3):
         item = api.upload("officer", case_id, os.urandom(10_000))
         _wait_anchored(api, item["id"])
         sizes.append(api.client.get("/log/head").json()["anchored"]["tree_size"])
-    proof = api.client.get(f"/log/consistency?from=1&to={sizes[-1]}").json()
+    proof = api.client.get(f"/log/consistency?from={sizes[0]}&to={sizes[-1]}").json()
     verify_consistency_response(proof)
     assert api.client.get("/log/consistency?from=3&to=2").status_code == 404

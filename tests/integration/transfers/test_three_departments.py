@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import subprocess
 import time
@@ -12,10 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 from web3.exceptions import Web3Exception
 
 from evidence_service.domain.custody import id_hash
+from ledger_node import load_account
 from tests.integration.transfers.conftest import stored_path
 from tests.support.api import Api
 from tests.support.live import EVIDENCE
@@ -312,3 +315,41 @@ def _wait_all_anchored(world: Api) -> None:
             return
         time.sleep(0.2)
     raise AssertionError("the log was not fully anchored within 30 s")
+
+
+def test_an_expired_token_cannot_decide_a_transfer(world: Api, anchored_upload: Upload) -> None:
+    case_id = _case(world)
+    anchored_upload("enf_officer", case_id, os.urandom(5_000))
+    sent = _ok(_send(world, case_id, "PEN"), 201)
+    services = world.client.app.state.services  # type: ignore[attr-defined]
+    claims = jwt.decode(world.tokens["pen_officer"], options={"verify_signature": False})
+    past = int(time.time()) - 3600
+    expired = jwt.encode({**claims, "iat": past - 60, "exp": past},
+                         services.settings.resolved_jwt_secret(), algorithm="HS256")
+    r = world.client.post(f"/transfers/{sent['id']}/accept",
+                          headers={"Authorization": f"Bearer {expired}"})
+    assert r.status_code == 401 and r.json()["error"]["message"] == "token expired"
+    assert _ok(world.client.get(f"/transfers/{sent['id']}",
+                                headers=world.auth("enf_officer")))["status"] == "open"
+
+
+def test_department_keys_never_leave_their_keystores(
+        world: Api, anchored_upload: Upload, caplog: pytest.LogCaptureFixture) -> None:
+    services = world.client.app.state.services  # type: ignore[attr-defined]
+    settings = services.settings
+    keys = [load_account(path, password="dept pass").key.hex()
+            for path in settings.department_keystore_dir.glob("*.json")]
+    assert len(keys) == 3
+    case_id = _case(world)
+    anchored_upload("enf_officer", case_id, os.urandom(5_000))
+    with caplog.at_level(logging.DEBUG):
+        sent = _send(world, case_id, "PEN")
+        accepted = world.client.post(f"/transfers/{sent.json()['id']}/accept",
+                                     headers=world.auth("pen_officer"))
+        departments = world.client.get("/departments", headers=world.auth("enf_admin"))
+    seen = caplog.text + sent.text + accepted.text + departments.text
+    for key in keys:
+        assert key.removeprefix("0x") not in seen
+    for path in settings.department_keystore_dir.glob("*.json"):
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert "crypto" in path.read_text()
