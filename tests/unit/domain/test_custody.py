@@ -103,3 +103,17 @@ def test_an_empty_manifest_is_refused() -> None:
 def test_on_chain_ids_and_reasons_are_sha256() -> None:
     assert id_hash(CASE) == hashlib.sha256(CASE.encode()).digest()
     assert reason_hash("证据无关") == hashlib.sha256("证据无关".encode()).digest()
+
+
+def test_artefact_entries_link_to_the_original() -> None:
+    from evidence_service.domain.canonical import artefact_entry
+
+    entry = artefact_entry(sha256="a" * 64, sm3="b" * 64, size=12, artefact_id="art-1",
+                           artefact_kind="keyframe", item_id=ITEM, case_id=CASE,
+                           department_id=DEPT, derived_from_sha256=EMPTY_SHA256,
+                           at=datetime(2026, 11, 22, 3, 0, tzinfo=UTC))
+    fields = json.loads(entry)
+    assert list(fields) == sorted(fields)
+    assert fields["kind"] == "artefact.registered"
+    assert fields["derived_from"] == EMPTY_SHA256 and fields["item"] == ITEM
+    assert entry == json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
