@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import cv2
+import numpy as np
 
 from video_pipeline.detector import FrameSample, GreyImage
 from video_pipeline.errors import CorruptMedia, ToolError
@@ -44,6 +45,15 @@ def proxy_size(info: MediaInfo, *, width: int = PROXY_WIDTH) -> tuple[int, int]:
     w -= w % 2
     h = max(2, round(info.video.height * w / info.video.width / 2) * 2)
     return w, h
+
+
+def shrink(sample: FrameSample, size: tuple[int, int]) -> FrameSample:
+    """The same frame as a ``size`` proxy (area interpolation), same index and time."""
+    if (sample.bgr.shape[1], sample.bgr.shape[0]) == size:
+        return sample
+    bgr = np.asarray(cv2.resize(sample.bgr, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    grey: GreyImage = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)  # type: ignore[assignment]
+    return FrameSample(index=sample.index, time=sample.time, bgr=bgr, grey=grey)
 
 
 class _Clock:
@@ -89,11 +99,11 @@ def iter_keyframes(path: Path, info: MediaInfo, *, width: int = PROXY_WIDTH,
 
 def map_keyframe_segments(path: Path, info: MediaInfo, *,
                           consume: Callable[[Iterator[FrameSample]], T],
-                          width: int = PROXY_WIDTH, workers: int = 2) -> list[T]:
+                          width: int | None = PROXY_WIDTH, workers: int = 2) -> list[T]:
     """Split the file by time into ``workers`` parts and run ``consume`` on each part's key
     frames, each part in its own ffmpeg process (files under a minute are not split).
 
-    Results come back in time order.
+    Results come back in time order. ``width=None`` gives full-resolution frames.
 
     Raises:
         ToolError: an ffmpeg process failed.
@@ -103,8 +113,8 @@ def map_keyframe_segments(path: Path, info: MediaInfo, *,
     bounds[0] = 0.0
 
     def run(k: int) -> T:
-        return consume(iter_keyframes(path, info, width=width, start=bounds[k],
-                                      end=bounds[k + 1]))
+        return consume(iter_keyframes(path, info, width=width or info.video.width,
+                                      start=bounds[k], end=bounds[k + 1]))
 
     if parts == 1:
         return [run(0)]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -156,20 +157,23 @@ def candidate_windows(anchors: Sequence[Features],
 
 def place_in_windows(windows: Iterable[tuple[float, float]], *,
                      read_window: Callable[[float, float], Iterable[FrameSample]],
-                     params: CutParams | None = None) -> list[Cut]:
+                     params: CutParams | None = None, workers: int = 1) -> list[Cut]:
     """Decode each window at full frame rate through ``read_window(t0, t1)`` (both ends
-    inclusive) and place its cuts to the frame.
+    inclusive; ``workers`` windows at a time) and place its cuts to the frame.
 
     Raises:
         PipelineError: whatever ``read_window`` raises (decoding failures).
     """
-    params = params or CutParams()
-    cuts: list[Cut] = []
-    for t0, t1 in windows:
-        placed = place_cuts([features(s) for s in read_window(t0, t1)], params)
-        _logger.debug("candidate %.3f–%.3f: %d cut(s)", t0, t1, len(placed))
-        cuts.extend(placed)
-    return _dedupe(cuts, params)
+    chosen = params or CutParams()
+
+    def one(window: tuple[float, float]) -> list[Cut]:
+        placed = place_cuts([features(s) for s in read_window(*window)], chosen)
+        _logger.debug("candidate %.3f–%.3f: %d cut(s)", window[0], window[1], len(placed))
+        return placed
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        found = [cut for placed in pool.map(one, windows) for cut in placed]
+    return _dedupe(found, chosen)
 
 
 def refine_cuts(anchors: Sequence[Features], *,
