@@ -35,7 +35,7 @@ _logger = logging.getLogger(__name__)
 
 PROXY_WIDTH = 320
 _SEEK_PREROLLS = (0.0, 2.0, 8.0, 30.0)
-_SPLIT_MIN_S = 60.0
+_SPLIT_MIN_S = 20.0
 T = TypeVar("T")
 
 
@@ -101,7 +101,7 @@ def map_keyframe_segments(path: Path, info: MediaInfo, *,
                           consume: Callable[[Iterator[FrameSample]], T],
                           width: int | None = PROXY_WIDTH, workers: int = 2) -> list[T]:
     """Split the file by time into ``workers`` parts and run ``consume`` on each part's key
-    frames, each part in its own ffmpeg process (files under a minute are not split).
+    frames, each part in its own ffmpeg process (files under 20 s are not split).
 
     Results come back in time order. ``width=None`` gives full-resolution frames.
 

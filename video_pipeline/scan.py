@@ -47,6 +47,7 @@ from video_pipeline.scenes import (
     CutParams,
     Features,
     StreamingCutDetector,
+    Window,
     features,
     is_candidate,
     place_in_windows,
@@ -105,7 +106,7 @@ class _Slice:
 
     first: Features | None = None
     last: Features | None = None
-    windows: list[tuple[float, float]] = field(default_factory=list)
+    windows: list[Window] = field(default_factory=list)
     sharp: list[tuple[float, float]] = field(default_factory=list)
     spans: list[Candidate] = field(default_factory=list)
 
@@ -127,7 +128,7 @@ class _SliceScanner:
             feat, score = features(proxy), sharpness(proxy.grey)
             previous = self.out.last
             if previous is not None and is_candidate(previous, feat, self._params):
-                self.out.windows.append((previous.time, feat.time))
+                self.out.windows.append((previous, feat))
                 self._close_span()
             self.out.first = self.out.first or feat
             self.out.last = feat
@@ -168,8 +169,8 @@ def scan_fast(source: Path, info: MediaInfo, options: AnalyzeOptions, *, scratch
             consume=lambda s: _SliceScanner(size=size, scratch=scratch,
                                             duration=info.duration, report=report)(s))
         windows = [w for p in parts for w in p.windows] + _boundary_windows(parts)
-        scan.cuts = place_in_windows(sorted(windows), read_window=read,
-                                     workers=options.workers)
+        windows.sort(key=lambda w: w[0].time)
+        scan.cuts = place_in_windows(windows, read_window=read, workers=options.workers)
         report("cuts", 1.0)
         scan.events = pending.result() if pending else []
     report("events", 1.0)
@@ -180,13 +181,13 @@ def scan_fast(source: Path, info: MediaInfo, options: AnalyzeOptions, *, scratch
     return scan
 
 
-def _boundary_windows(parts: Sequence[_Slice]) -> list[tuple[float, float]]:
+def _boundary_windows(parts: Sequence[_Slice]) -> list[Window]:
     """Candidates between the last key frame of one slice and the first of the next."""
     windows = []
     for left, right in itertools.pairwise(parts):
         if left.last is not None and right.first is not None and is_candidate(
                 left.last, right.first, CutParams()):
-            windows.append((left.last.time, right.first.time))
+            windows.append((left.last, right.first))
     return windows
 
 

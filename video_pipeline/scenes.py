@@ -118,19 +118,22 @@ def is_candidate(a: Features, b: Features, params: CutParams) -> bool:
             or content_change(a, b) >= params.candidate_content)
 
 
-def place_cuts(window: list[Features], params: CutParams) -> list[Cut]:
+def place_cuts(window: list[Features], params: CutParams, *,
+               ends: tuple[Features, Features] | None = None) -> list[Cut]:
     """Cuts inside one window of consecutive frames (the anchors at both ends included).
 
     A step is a cut when it is large in absolute terms, carries at least ``share`` of the
     change between the window's ends (or stands ``outlier`` times above the median step), and
-    lies ``min_shot_frames`` from a stronger cut.
+    lies ``min_shot_frames`` from a stronger cut. ``ends`` gives the anchors when ``window``
+    stops short of the second one.
     """
     if len(window) < 2:
         return []
+    first, last = ends or (window[0], window[-1])
     colour = np.array([colour_change(a, b) for a, b in itertools.pairwise(window)])
     content = np.array([content_change(a, b) for a, b in itertools.pairwise(window)])
-    total_colour = max(colour_change(window[0], window[-1]), 1e-6)
-    total_content = max(content_change(window[0], window[-1]), 1e-6)
+    total_colour = max(colour_change(first, last), 1e-6)
+    total_content = max(content_change(first, last), 1e-6)
     typical = float(np.median(content)) + 0.01
     found: list[Cut] = []
     for k in np.argsort(-(colour + content)):
@@ -147,28 +150,66 @@ def place_cuts(window: list[Features], params: CutParams) -> list[Cut]:
     return sorted(found, key=lambda c: c.frame)
 
 
+Window = tuple[Features, Features]
+"""Two consecutive anchors whose change makes them a cut candidate."""
+
+
 def candidate_windows(anchors: Sequence[Features],
-                      params: CutParams | None = None) -> list[tuple[float, float]]:
-    """``(t0, t1)`` of each pair of consecutive anchors that may hold a cut."""
+                      params: CutParams | None = None) -> list[Window]:
+    """Each pair of consecutive anchors that may hold a cut."""
     params = params or CutParams()
-    return [(a.time, b.time) for a, b in itertools.pairwise(anchors)
-            if is_candidate(a, b, params)]
+    return [(a, b) for a, b in itertools.pairwise(anchors) if is_candidate(a, b, params)]
 
 
-def place_in_windows(windows: Iterable[tuple[float, float]], *,
+def _sudden(a: Features, b: Features, total: tuple[float, float], params: CutParams) -> bool:
+    colour, content = colour_change(a, b), content_change(a, b)
+    return ((colour >= params.step_colour and colour >= params.share * total[0])
+            or (content >= params.step_content and content >= params.share * total[1]))
+
+
+def read_until_settled(samples: Iterable[FrameSample], window: Window,
+                       params: CutParams) -> list[Features]:
+    """Features of a window's frames, stopping early once a sudden step has been seen and
+    the current frame already belongs to the end anchor's shot (so no further cut can
+    follow); the decoder behind ``samples`` is then closed. Saves about half of each window
+    that holds one cut."""
+    start, end = window
+    total = (colour_change(start, end), content_change(start, end))
+    frames: list[Features] = []
+    seen_cut = False
+    iterator = iter(samples)
+    try:
+        for sample in iterator:
+            feat = features(sample)
+            seen_cut = seen_cut or bool(frames and _sudden(frames[-1], feat, total, params))
+            frames.append(feat)
+            if seen_cut and feat.time < end.time and not is_candidate(feat, end, params):
+                break
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+    return frames
+
+
+def place_in_windows(windows: Iterable[Window], *,
                      read_window: Callable[[float, float], Iterable[FrameSample]],
                      params: CutParams | None = None, workers: int = 1) -> list[Cut]:
     """Decode each window at full frame rate through ``read_window(t0, t1)`` (both ends
-    inclusive; ``workers`` windows at a time) and place its cuts to the frame.
+    inclusive; ``workers`` windows at a time, each stopping once settled) and place its
+    cuts to the frame.
 
     Raises:
         PipelineError: whatever ``read_window`` raises (decoding failures).
     """
     chosen = params or CutParams()
 
-    def one(window: tuple[float, float]) -> list[Cut]:
-        placed = place_cuts([features(s) for s in read_window(*window)], chosen)
-        _logger.debug("candidate %.3f–%.3f: %d cut(s)", window[0], window[1], len(placed))
+    def one(window: Window) -> list[Cut]:
+        frames = read_until_settled(read_window(window[0].time, window[1].time), window,
+                                    chosen)
+        placed = place_cuts(frames, chosen, ends=window)
+        _logger.debug("candidate %.3f–%.3f: %d of its frames, %d cut(s)", window[0].time,
+                      window[1].time, len(frames), len(placed))
         return placed
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
