@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from video_pipeline.decode import (
+    FullFrame,
     iter_frames,
     iter_keyframes,
     iter_window,
     map_keyframe_segments,
     proxy_size,
-    shrink,
 )
 from video_pipeline.detector import Event, EventDetector, FrameSample
 from video_pipeline.detectors import (
@@ -119,12 +119,12 @@ class _SliceScanner:
                  report: Progress) -> None:
         self._size, self._scratch, self._duration = size, scratch, duration
         self._report, self._params = report, CutParams()
-        self._best: tuple[float, FrameSample] | None = None
+        self._best: tuple[float, FullFrame] | None = None
         self.out = _Slice()
 
-    def __call__(self, samples: Iterable[FrameSample]) -> _Slice:
-        for sample in samples:
-            proxy = shrink(sample, self._size)
+    def __call__(self, frames: Iterable[FullFrame]) -> _Slice:
+        for frame in frames:
+            proxy = frame.proxy(self._size)
             feat, score = features(proxy), sharpness(proxy.grey)
             previous = self.out.last
             if previous is not None and is_candidate(previous, feat, self._params):
@@ -132,19 +132,20 @@ class _SliceScanner:
                 self._close_span()
             self.out.first = self.out.first or feat
             self.out.last = feat
-            self.out.sharp.append((sample.time, score))
+            self.out.sharp.append((frame.time, score))
             if self._best is None or score > self._best[0]:
-                self._best = (score, sample)
-            self._report("key frames", min(1.0, sample.time / self._duration))
+                self._best = (score, frame)
+            self._report("key frames", min(1.0, frame.time / self._duration))
         self._close_span()
         return self.out
 
     def _close_span(self) -> None:
         if self._best is None:
             return
-        score, sample = self._best
-        moment = Moment(sample.time, "shot")
-        self.out.spans.append(encode_to(sample, moment, folder=self._scratch, score=score))
+        score, frame = self._best
+        moment = Moment(frame.time, "shot")
+        self.out.spans.append(encode_to(frame.full(), moment, folder=self._scratch,
+                                        score=score))
         self._best = None
 
 
@@ -165,7 +166,7 @@ def scan_fast(source: Path, info: MediaInfo, options: AnalyzeOptions, *, scratch
                                                             width=options.proxy_width),
                               make_detectors=make, read_window=read) if make else None
         parts = map_keyframe_segments(
-            source, info, width=None, workers=options.workers,
+            source, info, workers=options.workers,
             consume=lambda s: _SliceScanner(size=size, scratch=scratch,
                                             duration=info.duration, report=report)(s))
         windows = [w for p in parts for w in p.windows] + _boundary_windows(parts)
