@@ -29,13 +29,16 @@ from typing import IO, Any
 import ffmpeg
 import numpy as np
 
-from video_pipeline.errors import ToolError, ToolNotFound
+from video_pipeline.errors import CorruptMedia, ToolError, ToolNotFound
 
 _logger = logging.getLogger(__name__)
 
 _GLOBAL = ("-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info")
 _SHOWINFO = re.compile(r"\bn:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:(\S+).*?\biskey:(\d)")
 _TAIL_LINES = 30
+_DAMAGE = ("Invalid data", "Error while decoding", "corrupt", "NAL unit", "missing picture",
+           "error while decoding MB", "Invalid NAL")
+"""Decoder complaints that mean the file, not ffmpeg, is at fault."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +258,9 @@ class FrameReader:
         """Frames in presentation order.
 
         Raises:
-            ToolError: ffmpeg exited non-zero or its output and log disagree.
+            CorruptMedia: ffmpeg gave up because the stream is damaged.
+            ToolError: ffmpeg exited non-zero for another reason, or its output and log
+                disagree.
         """
         if self._proc is None or self._pump is None or self._proc.stdout is None:
             raise ToolError("FrameReader used outside its context")
@@ -284,8 +289,12 @@ class FrameReader:
         code = self._proc.wait()
         self._pump.join(timeout=10)
         if code != 0:
+            tail = "\n".join(self._pump.tail)
+            if any(mark in line for line in self._pump.errors for mark in _DAMAGE):
+                raise CorruptMedia(f"{self._name} is damaged: ffmpeg could not decode it "
+                                   f"(exit {code})\n--- ffmpeg said ---\n{tail}")
             raise ToolError(f"ffmpeg failed decoding {self._name} (exit {code})",
-                            stderr_tail="\n".join(self._pump.tail))
+                            stderr_tail=tail)
 
 
 class FrameWriter:
