@@ -205,16 +205,26 @@ def place_in_windows(windows: Iterable[Window], *,
     chosen = params or CutParams()
 
     def one(window: Window) -> list[Cut]:
-        frames = read_until_settled(read_window(window[0].time, window[1].time), window,
-                                    chosen)
-        placed = place_cuts(frames, chosen, ends=window)
-        _logger.debug("candidate %.3f–%.3f: %d of its frames, %d cut(s)", window[0].time,
-                      window[1].time, len(frames), len(placed))
-        return placed
+        return place_in_window(window, read_window=read_window, params=chosen)
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         found = [cut for placed in pool.map(one, windows) for cut in placed]
-    return _dedupe(found, chosen)
+    return dedupe_cuts(found, chosen)
+
+
+def place_in_window(window: Window, *,
+                    read_window: Callable[[float, float], Iterable[FrameSample]],
+                    params: CutParams) -> list[Cut]:
+    """Decode one candidate window (until settled) and place its cuts to the frame.
+
+    Raises:
+        PipelineError: whatever ``read_window`` raises (decoding failures).
+    """
+    frames = read_until_settled(read_window(window[0].time, window[1].time), window, params)
+    placed = place_cuts(frames, params, ends=window)
+    _logger.debug("candidate %.3f–%.3f: %d of its frames, %d cut(s)", window[0].time,
+                  window[1].time, len(frames), len(placed))
+    return placed
 
 
 def refine_cuts(anchors: Sequence[Features], *,
@@ -230,7 +240,8 @@ def refine_cuts(anchors: Sequence[Features], *,
     return place_in_windows(windows, read_window=read_window, params=params)
 
 
-def _dedupe(cuts: list[Cut], params: CutParams) -> list[Cut]:
+def dedupe_cuts(cuts: list[Cut], params: CutParams) -> list[Cut]:
+    """Cuts in frame order, the stronger of two closer than ``min_shot_frames`` kept."""
     out: list[Cut] = []
     for cut in sorted(cuts, key=lambda c: c.frame):
         if out and cut.frame - out[-1].frame < params.min_shot_frames:
@@ -269,7 +280,7 @@ class StreamingCutDetector:
         """Judge the last partial window and return every cut, in order."""
         if len(self._window) > 1:
             self._judge()
-        return _dedupe(self.cuts, self._params)
+        return dedupe_cuts(self.cuts, self._params)
 
 
 def iter_features(samples: Iterable[FrameSample]) -> Iterator[Features]:
