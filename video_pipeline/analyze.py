@@ -96,9 +96,10 @@ def analyze(source: Path, out_dir: Path, *, options: AnalyzeOptions | None = Non
             scratch = staging / ".scratch"
             scratch.mkdir()
             if options.mode == "full":
-                scan = scan_full(source, info, options, report=report)
+                scan = scan_full(source, info, options=options, report=report)
             else:
-                scan = scan_fast(source, info, options, scratch=scratch, report=report)
+                scan = scan_fast(source, info, options=options, scratch=scratch,
+                                 report=report)
             check_complete(scan, info)
             frames = _keyframes(source, info, scan, options, staging=staging, scratch=scratch)
             source_sha256 = digest.result()
@@ -136,7 +137,7 @@ def _keyframes(source: Path, info: MediaInfo, scan: Scan, options: AnalyzeOption
     last = max(0.0, info.duration - 1.0 / info.video.fps)
     wanted += [Moment(min(m.time, last), "mark", m.label or "officer mark")
                for m in options.marks]
-    chosen += keyframes.decode_moments(source, info, wanted, folder=scratch,
+    chosen += keyframes.decode_moments(source, info, moments=wanted, folder=scratch,
                                        workers=options.workers)
     return keyframes.finalize(chosen, out_dir=staging, threshold=options.phash_threshold)
 
@@ -157,7 +158,7 @@ def _write_all(source: Path, info: MediaInfo, scan: Scan, options: AnalyzeOption
     facts: dict[str, Any] = {"file": None, "reason": "no events or marks to summarise",
                              "clips": []}
     if clips:
-        count = summary.write(source, info, clips, staging / "summary.mp4",
+        count = summary.write(source, info, clips=clips, out=staging / "summary.mp4",
                               width=options.summary_width)
         facts = {"file": "summary.mp4", "frames": count, "clips": [
             {"start": c.start, "end": c.end, "labels": list(c.labels)} for c in clips]}

@@ -156,7 +156,7 @@ def relabel(candidate: Candidate, moment: Moment) -> Candidate:
     return dataclasses.replace(candidate, keyframe=keyframe)
 
 
-def decode_moments(source: Path, info: MediaInfo, moments: Sequence[Moment], *,
+def decode_moments(source: Path, info: MediaInfo, *, moments: Sequence[Moment],
                    folder: Path, workers: int = 2) -> list[Candidate]:
     """Decode each moment at full resolution (``workers`` ffmpeg processes at a time) and
     encode it into ``folder``. Moments closer than half a frame are decoded once.

@@ -127,7 +127,7 @@ class _SliceScanner:
             proxy = frame.proxy(self._size)
             feat, score = features(proxy), sharpness(proxy.grey)
             previous = self.out.last
-            if previous is not None and is_candidate(previous, feat, self._params):
+            if previous is not None and is_candidate(previous, feat, params=self._params):
                 self.out.windows.append((previous, feat))
                 self._close_span()
             self.out.first = self.out.first or feat
@@ -149,7 +149,7 @@ class _SliceScanner:
         self._best = None
 
 
-def scan_fast(source: Path, info: MediaInfo, options: AnalyzeOptions, *, scratch: Path,
+def scan_fast(source: Path, info: MediaInfo, *, options: AnalyzeOptions, scratch: Path,
               report: Progress) -> Scan:
     """The coarse-to-fine passes (see the module docstring).
 
@@ -187,12 +187,12 @@ def _boundary_windows(parts: Sequence[_Slice]) -> list[Window]:
     windows = []
     for left, right in itertools.pairwise(parts):
         if left.last is not None and right.first is not None and is_candidate(
-                left.last, right.first, CutParams()):
+                left.last, right.first):
             windows.append((left.last, right.first))
     return windows
 
 
-def scan_full(source: Path, info: MediaInfo, options: AnalyzeOptions, *,
+def scan_full(source: Path, info: MediaInfo, *, options: AnalyzeOptions,
               report: Progress) -> Scan:
     """One pass over every frame (see the module docstring).
 

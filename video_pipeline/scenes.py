@@ -112,8 +112,9 @@ def content_change(a: Features, b: Features) -> float:
     return 1.0 - best if np.isfinite(best) else 1.0
 
 
-def is_candidate(a: Features, b: Features, params: CutParams) -> bool:
+def is_candidate(a: Features, b: Features, *, params: CutParams | None = None) -> bool:
     """Whether the content changed enough between two anchors to look for a cut between."""
+    params = params or CutParams()
     return (colour_change(a, b) >= params.candidate_colour
             or content_change(a, b) >= params.candidate_content)
 
@@ -158,7 +159,7 @@ def candidate_windows(anchors: Sequence[Features],
                       params: CutParams | None = None) -> list[Window]:
     """Each pair of consecutive anchors that may hold a cut."""
     params = params or CutParams()
-    return [(a, b) for a, b in itertools.pairwise(anchors) if is_candidate(a, b, params)]
+    return [(a, b) for a, b in itertools.pairwise(anchors) if is_candidate(a, b, params=params)]
 
 
 def _sudden(a: Features, b: Features, total: tuple[float, float], params: CutParams) -> bool:
@@ -167,7 +168,7 @@ def _sudden(a: Features, b: Features, total: tuple[float, float], params: CutPar
             or (content >= params.step_content and content >= params.share * total[1]))
 
 
-def read_until_settled(samples: Iterable[FrameSample], window: Window,
+def read_until_settled(samples: Iterable[FrameSample], window: Window, *,
                        params: CutParams) -> list[Features]:
     """Features of a window's frames, stopping early once a sudden step has been seen and
     the current frame already belongs to the end anchor's shot (so no further cut can
@@ -183,7 +184,7 @@ def read_until_settled(samples: Iterable[FrameSample], window: Window,
             feat = features(sample)
             seen_cut = seen_cut or bool(frames and _sudden(frames[-1], feat, total, params))
             frames.append(feat)
-            if seen_cut and feat.time < end.time and not is_candidate(feat, end, params):
+            if seen_cut and feat.time < end.time and not is_candidate(feat, end, params=params):
                 break
     finally:
         close = getattr(iterator, "close", None)
@@ -220,7 +221,8 @@ def place_in_window(window: Window, *,
     Raises:
         PipelineError: whatever ``read_window`` raises (decoding failures).
     """
-    frames = read_until_settled(read_window(window[0].time, window[1].time), window, params)
+    frames = read_until_settled(read_window(window[0].time, window[1].time), window,
+                                params=params)
     placed = place_cuts(frames, params, ends=window)
     _logger.debug("candidate %.3f–%.3f: %d of its frames, %d cut(s)", window[0].time,
                   window[1].time, len(frames), len(placed))
@@ -272,7 +274,7 @@ class StreamingCutDetector:
 
     def _judge(self) -> None:
         window = self._window
-        if is_candidate(window[0], window[-1], self._params):
+        if is_candidate(window[0], window[-1], params=self._params):
             self.cuts.extend(place_cuts(window, self._params))
         self._window = [window[-1]]
 
