@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -23,12 +24,22 @@ from video_pipeline.errors import InvalidOption, PipelineError
 from video_pipeline.options import AnalyzeOptions, parse_line, parse_marks, parse_zone
 from video_pipeline.probe import probe as run_probe
 from video_pipeline.redact import redact as run_redact
+from video_pipeline.settings import VideoSettings, get_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Key frames, cuts, events and a timeline from recorder footage.")
 _err = Console(stderr=True)
 _out = Console()
 _logger = logging.getLogger(__name__)
+
+
+def _settings() -> VideoSettings:
+    """The ``VIDEO_*`` settings; a bad value is an InvalidOption like a bad flag."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        raise InvalidOption(f"bad VIDEO_* setting: {exc.errors()[0]['loc']} "
+                            f"{exc.errors()[0]['msg']}") from exc
 
 
 @contextmanager
@@ -52,13 +63,18 @@ def analyze(
         "--line", help="[NAME=]x1,y1,x2,y2 normalised (repeatable)")] = None,
     marks: Annotated[str, typer.Option(
         "--marks", help="officer marks: TIME[=LABEL];... (seconds or [HH:]MM:SS.fff)")] = "",
-    mode: Annotated[str, typer.Option("--mode", help="fast (coarse to fine) or full")] = "fast",
+    mode: Annotated[str | None, typer.Option(
+        "--mode", help="fast (coarse to fine) or full [default: VIDEO_MODE or fast]")] = None,
 ) -> None:
     """Analyse FILE and write timeline.json, chapters.vtt, contact sheet, summary, key frames."""
+    settings = _settings()
+    mode = mode or settings.mode
     if mode not in ("fast", "full"):
         raise InvalidOption(f"--mode must be fast or full, not {mode!r}")
     options = AnalyzeOptions(
-        mode="full" if mode == "full" else "fast",
+        mode="full" if mode == "full" else "fast", workers=settings.workers,
+        proxy_width=settings.proxy_width, phash_threshold=settings.phash_threshold,
+        summary_before=settings.summary_before, summary_after=settings.summary_after,
         zones=tuple(parse_zone(z, default_name=f"zone{k + 1}") for k, z in enumerate(zone or [])),
         lines=tuple(parse_line(ln, default_name=f"line{k + 1}")
                     for k, ln in enumerate(line or [])),
@@ -71,7 +87,8 @@ def analyze(
                 tasks[stage] = int(bar.add_task(stage, total=1.0))
             bar.update(tasks[stage], completed=fraction)  # type: ignore[arg-type]
 
-        result = run_analysis(file, out, options=options, progress=report)
+        result = run_analysis(file, out, options=options, limits=settings.limits(),
+                              progress=report)
     doc = result.timeline
     _out.print(f"source sha256 {result.source_sha256}")
     _out.print(f"{len(doc['segments'])} shots, {len(doc['cuts'])} cuts, "
@@ -86,7 +103,7 @@ def analyze(
 @app.command()
 def probe(file: FileArg) -> None:
     """Print what FILE declares (streams, timing, rotation, recorder metadata) as JSON."""
-    info = run_probe(file)
+    info = run_probe(file, limits=_settings().limits())
     _out.print_json(json.dumps(info.to_dict()))
 
 
@@ -101,6 +118,7 @@ def redact(
     with _progress("redact") as bar:
         task = bar.add_task("redact", total=1.0)
         result = run_redact(file, out, source_sha256=source_sha256,
+                            limits=_settings().limits(),
                             progress=lambda f: bar.update(task, completed=f))
     typer.echo(f"{result.output_sha256}  {result.output}")
     _out.print(f"report {result.report}; source sha256 {result.source_sha256}; "

@@ -17,11 +17,14 @@ import logging
 import math
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import cv2
+import numpy as np
+import numpy.typing as npt
 
 from video_pipeline.detector import FrameSample, GreyImage
 from video_pipeline.errors import CorruptMedia, ToolError
@@ -34,7 +37,7 @@ _logger = logging.getLogger(__name__)
 
 PROXY_WIDTH = 320
 _SEEK_PREROLLS = (0.0, 2.0, 8.0, 30.0)
-_SPLIT_MIN_S = 60.0
+_SPLIT_MIN_S = 20.0
 T = TypeVar("T")
 
 
@@ -46,6 +49,15 @@ def proxy_size(info: MediaInfo, *, width: int = PROXY_WIDTH) -> tuple[int, int]:
     return w, h
 
 
+def shrink(sample: FrameSample, size: tuple[int, int]) -> FrameSample:
+    """The same frame as a ``size`` proxy (area interpolation), same index and time."""
+    if (sample.bgr.shape[1], sample.bgr.shape[0]) == size:
+        return sample
+    bgr = np.asarray(cv2.resize(sample.bgr, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    grey: GreyImage = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)  # type: ignore[assignment]
+    return FrameSample(index=sample.index, time=sample.time, bgr=bgr, grey=grey)
+
+
 class _Clock:
     """Turns container timestamps into stream seconds and frame indices."""
 
@@ -55,9 +67,15 @@ class _Clock:
         self._start = info.video.start_time
         self._fps = info.video.fps
 
-    def sample(self, frame: RawFrame) -> FrameSample:
+    def time(self, frame: RawFrame) -> float:
         raw_t = float(frame.pts * self._tb) if self._tb is not None else frame.pts_time
-        t = round(raw_t - self._start, 6) + 0.0  # never -0.0
+        return round(raw_t - self._start, 6) + 0.0  # never -0.0
+
+    def index(self, t: float) -> int:
+        return round(t * self._fps)
+
+    def sample(self, frame: RawFrame) -> FrameSample:
+        t = self.time(frame)
         grey: GreyImage = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)  # type: ignore[assignment]
         return FrameSample(index=round(t * self._fps), time=t, bgr=frame.image, grey=grey)
 
@@ -87,13 +105,78 @@ def iter_keyframes(path: Path, info: MediaInfo, *, width: int = PROXY_WIDTH,
                 yield sample
 
 
-def map_keyframe_segments(path: Path, info: MediaInfo, *,
-                          consume: Callable[[Iterator[FrameSample]], T],
-                          width: int = PROXY_WIDTH, workers: int = 2) -> list[T]:
-    """Split the file by time into ``workers`` parts and run ``consume`` on each part's key
-    frames, each part in its own ffmpeg process (files under a minute are not split).
+@dataclass(frozen=True, slots=True)
+class FullFrame:
+    """A full-size upright frame as ffmpeg delivered it (``yuv420p`` or ``bgr24``), with
+    conversions done only when asked for."""
 
-    Results come back in time order.
+    index: int
+    time: float
+    data: npt.NDArray[np.uint8]
+    layout: str
+
+    def proxy(self, size: tuple[int, int]) -> FrameSample:
+        """A ``size`` proxy (area interpolation), converted to BGR after shrinking."""
+        if self.layout == "bgr24":
+            full = FrameSample(self.index, self.time, self.data,
+                               cv2.cvtColor(self.data, cv2.COLOR_BGR2GRAY))  # type: ignore[arg-type]
+            return shrink(full, size)
+        height = self.data.shape[0] * 2 // 3
+        width = self.data.shape[1]
+        y = self.data[:height]
+        chroma = self.data[height:].reshape(2, height // 2, width // 2)
+        w, h = size  # both even (proxy_size)
+        quarter = (w // 2) * (h // 2)
+        flat = np.empty(w * h + 2 * quarter, np.uint8)
+        flat[: w * h] = cv2.resize(y, (w, h), interpolation=cv2.INTER_AREA).ravel()
+        for k in range(2):
+            plane = cv2.resize(chroma[k], (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+            flat[w * h + k * quarter: w * h + (k + 1) * quarter] = plane.ravel()
+        small = flat.reshape(h * 3 // 2, w)
+        bgr = np.asarray(cv2.cvtColor(small, cv2.COLOR_YUV2BGR_I420), dtype=np.uint8)
+        # grey from BGR (full range), like every other proxy, not the limited-range Y plane
+        grey: GreyImage = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)  # type: ignore[assignment]
+        return FrameSample(self.index, self.time, bgr, grey)
+
+    def full(self) -> FrameSample:
+        """The frame at full size in BGR."""
+        if self.layout == "bgr24":
+            bgr = self.data
+        else:
+            bgr = np.asarray(cv2.cvtColor(self.data, cv2.COLOR_YUV2BGR_I420), dtype=np.uint8)
+        grey: GreyImage = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)  # type: ignore[assignment]
+        return FrameSample(self.index, self.time, bgr, grey)
+
+
+def iter_full_keyframes(path: Path, info: MediaInfo, *, start: float = 0.0,
+                        end: float = math.inf) -> Iterator[FullFrame]:
+    """Key frames with ``start <= time < end`` at full size, without colour conversion in
+    ffmpeg when the size allows (``yuv420p`` needs an even width and height).
+
+    Raises:
+        ToolError: ffmpeg failed.
+    """
+    width, height = info.video.width, info.video.height
+    layout = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "bgr24"
+    seek = max(0.0, start - 5.0) if start > 0 else None
+    clock = _Clock(info)
+    with FrameReader(path, width=width, height=height, start=seek, keyframes_only=True,
+                     pix_fmt=layout) as reader:
+        for raw in reader:
+            t = clock.time(raw)
+            if t >= end:
+                return
+            if t >= start:
+                yield FullFrame(clock.index(t), t, raw.image, layout)
+
+
+def map_keyframe_segments(path: Path, info: MediaInfo, *,
+                          consume: Callable[[Iterator[FullFrame]], T],
+                          workers: int = 2) -> list[T]:
+    """Split the file by time into ``workers`` parts and run ``consume`` on each part's key
+    frames, each part in its own ffmpeg process (files under 20 s are not split).
+
+    Results come back in time order; frames are :class:`FullFrame` (full size).
 
     Raises:
         ToolError: an ffmpeg process failed.
@@ -103,8 +186,7 @@ def map_keyframe_segments(path: Path, info: MediaInfo, *,
     bounds[0] = 0.0
 
     def run(k: int) -> T:
-        return consume(iter_keyframes(path, info, width=width, start=bounds[k],
-                                      end=bounds[k + 1]))
+        return consume(iter_full_keyframes(path, info, start=bounds[k], end=bounds[k + 1]))
 
     if parts == 1:
         return [run(0)]

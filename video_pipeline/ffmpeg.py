@@ -29,13 +29,16 @@ from typing import IO, Any
 import ffmpeg
 import numpy as np
 
-from video_pipeline.errors import ToolError, ToolNotFound
+from video_pipeline.errors import CorruptMedia, ToolError, ToolNotFound
 
 _logger = logging.getLogger(__name__)
 
 _GLOBAL = ("-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info")
 _SHOWINFO = re.compile(r"\bn:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:(\S+).*?\biskey:(\d)")
 _TAIL_LINES = 30
+_DAMAGE = ("Invalid data", "Error while decoding", "corrupt", "NAL unit", "missing picture",
+           "error while decoding MB", "Invalid NAL")
+"""Decoder complaints that mean the file, not ffmpeg, is at fault."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,12 +187,17 @@ class FrameReader:
 
     Used as a context manager; iterate it for :class:`RawFrame` objects. Memory stays flat:
     one frame is read at a time, in fixed-size chunks. ffmpeg's autorotation is on, so
-    frames come out upright; ``width``/``height`` are the upright output size.
+    frames come out upright; ``width``/``height`` are the upright output size. ``pix_fmt``
+    is ``bgr24`` (H×W×3) or ``yuv420p`` (OpenCV I420 layout, (H·3/2)×W: no colour
+    conversion in ffmpeg at all, for full-size frames).
+
+    Raises:
+        ValueError: an unsupported ``pix_fmt``, or an odd size for ``yuv420p``.
     """
 
     def __init__(self, path: Path, *, width: int, height: int, start: float | None = None,
                  duration: float | None = None, keyframes_only: bool = False,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, pix_fmt: str = "bgr24") -> None:
         in_opts: dict[str, Any] = {}
         if keyframes_only:
             in_opts["skip_frame"] = "nokey"
@@ -201,9 +209,16 @@ class FrameReader:
             in_opts["threads"] = threads
         video = ffmpeg.input(str(path), **in_opts).video
         video = video.filter("scale", width, height, flags="area").filter("showinfo")
-        self._node = video.output("pipe:", format="rawvideo", pix_fmt="bgr24",
+        self._node = video.output("pipe:", format="rawvideo", pix_fmt=pix_fmt,
                                   fps_mode="passthrough").global_args("-copyts", *_GLOBAL)
-        self._shape = (height, width, 3)
+        if pix_fmt == "yuv420p":  # planar Y, then U and V at half size: OpenCV's I420 layout
+            if width % 2 or height % 2:
+                raise ValueError("yuv420p frames need an even width and height")
+            self._shape: tuple[int, ...] = (height * 3 // 2, width)
+        elif pix_fmt == "bgr24":
+            self._shape = (height, width, 3)
+        else:
+            raise ValueError(f"unsupported pixel format {pix_fmt!r}")
         self._name = path.name
         self._proc: subprocess.Popen[bytes] | None = None
         self._pump: _StderrPump | None = None
@@ -243,11 +258,13 @@ class FrameReader:
         """Frames in presentation order.
 
         Raises:
-            ToolError: ffmpeg exited non-zero or its output and log disagree.
+            CorruptMedia: ffmpeg gave up because the stream is damaged.
+            ToolError: ffmpeg exited non-zero for another reason, or its output and log
+                disagree.
         """
         if self._proc is None or self._pump is None or self._proc.stdout is None:
             raise ToolError("FrameReader used outside its context")
-        size = self._shape[0] * self._shape[1] * 3
+        size = int(np.prod(self._shape))
         stdout, pump = self._proc.stdout, self._pump
         while True:
             buf = bytearray(size)
@@ -272,8 +289,12 @@ class FrameReader:
         code = self._proc.wait()
         self._pump.join(timeout=10)
         if code != 0:
+            tail = "\n".join(self._pump.tail)
+            if any(mark in line for line in self._pump.errors for mark in _DAMAGE):
+                raise CorruptMedia(f"{self._name} is damaged: ffmpeg could not decode it "
+                                   f"(exit {code})\n--- ffmpeg said ---\n{tail}")
             raise ToolError(f"ffmpeg failed decoding {self._name} (exit {code})",
-                            stderr_tail="\n".join(self._pump.tail))
+                            stderr_tail=tail)
 
 
 class FrameWriter:
@@ -310,6 +331,7 @@ class FrameWriter:
         """Append one BGR frame of the declared size.
 
         Raises:
+            ValueError: ``image`` is not of the declared size (a caller bug).
             ToolError: the encoder died (its stderr tail attached).
         """
         assert self._proc is not None and self._proc.stdin is not None

@@ -1,16 +1,22 @@
 """Key frames: the sharpest frame of each shot, event starts and peaks, officer marks.
 
-Each wanted moment is decoded again at full resolution at its exact time, hashed (64-bit
-DCT perceptual hash from ``imagehash``, and SHA-256 of the JPEG bytes), and dropped if it
-is a near-duplicate (Hamming distance ≤ threshold) of a key frame already kept. Marks win
-over event frames, which win over shot frames.
+Every key frame is a full-resolution frame: shot frames are captured during the key-frame
+pass itself (the sharpest key frame between two cut candidates), event and mark frames are
+decoded again at their exact time. Each is encoded to JPEG in a scratch folder at once
+(never many raw frames in memory), hashed (64-bit DCT perceptual hash from ``imagehash``,
+and SHA-256 of the JPEG bytes), and dropped if it is a near-duplicate (Hamming distance ≤
+threshold) of one already kept. Marks win over event frames, which win over shot frames.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
+import shutil
+import uuid
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +30,7 @@ from video_pipeline.decode import frame_at
 from video_pipeline.errors import OutputError
 
 if TYPE_CHECKING:
-    from video_pipeline.detector import ColourImage, GreyImage
+    from video_pipeline.detector import ColourImage, FrameSample, GreyImage
     from video_pipeline.probe import MediaInfo
 
 _logger = logging.getLogger(__name__)
@@ -64,7 +70,12 @@ def sharpness(grey: GreyImage) -> float:
 
 
 def perceptual_hash(bgr: ColourImage) -> str:
-    """64-bit DCT perceptual hash as 16 hex digits."""
+    """64-bit DCT perceptual hash as 16 hex digits (of a 256-pixel-wide copy: the hash
+    itself looks at 32×32, so shrinking first changes nothing but the cost)."""
+    if bgr.shape[1] > 256:
+        height = max(32, round(bgr.shape[0] * 256 / bgr.shape[1]))
+        bgr = np.asarray(cv2.resize(bgr, (256, height), interpolation=cv2.INTER_AREA),
+                         dtype=np.uint8)
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     return str(imagehash.phash(Image.fromarray(rgb)))
 
@@ -100,64 +111,91 @@ def best_per_shot(scored: Iterable[tuple[float, float]],
     return moments
 
 
-def extract(source: Path, info: MediaInfo, moments: Sequence[Moment], *, out_dir: Path,
-            threshold: int = 6) -> list[KeyFrame]:
-    """Decode each moment at full resolution, drop near-duplicates, write JPEGs.
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A full-resolution frame already encoded as a JPEG in a scratch folder.
 
-    Files go to ``out_dir/keyframes/``. Moments closer than half a frame are decoded once.
-    Only the JPEG bytes are kept between decoding and writing, never the raw frames.
+    ``keyframe.file`` is its final name; it is written there only if it survives dedupe.
+    """
+
+    keyframe: KeyFrame
+    path: Path
+    sharpness: float = 0.0
+
+
+def encode_to(sample: FrameSample, moment: Moment, *, folder: Path,
+              score: float | None = None) -> Candidate:
+    """Encode ``sample`` (full resolution) as a JPEG in ``folder`` and hash it; ``score`` is
+    its sharpness when the caller already knows it.
 
     Raises:
-        OutputError: a JPEG could not be encoded or written.
-        CorruptMedia: a moment could not be decoded.
-        ToolError: ffmpeg failed.
+        OutputError: encoding or writing failed.
     """
-    unique = _unique(moments, 1.0 / info.video.fps)
-    encoded = [_encode(source, info, m) for m in unique]
-    folder = out_dir / "keyframes"
-    folder.mkdir(parents=True, exist_ok=True)
-    frames = []
-    for i in dedupe([(e.phash, e.reason) for e in encoded], threshold=threshold):
-        frame, data = encoded[i], encoded[i].data
-        try:
-            (out_dir / frame.file).write_bytes(data)
-        except OSError as exc:
-            raise OutputError(f"cannot write {frame.file}: {exc.strerror}") from exc
-        frames.append(frame.keyframe)
-    _logger.info("key frames: %d wanted, %d kept after dedupe", len(unique), len(frames))
-    return frames
-
-
-@dataclass(frozen=True, slots=True)
-class _Encoded:
-    keyframe: KeyFrame
-    data: bytes
-
-    @property
-    def phash(self) -> str:
-        return self.keyframe.phash
-
-    @property
-    def reason(self) -> str:
-        return self.keyframe.reason
-
-    @property
-    def file(self) -> str:
-        return self.keyframe.file
-
-
-def _encode(source: Path, info: MediaInfo, moment: Moment) -> _Encoded:
-    sample = frame_at(source, info, time=moment.time)
     name = f"keyframes/frame_{sample.index:07d}_{moment.reason}.jpg"
     ok, jpeg = cv2.imencode(".jpg", sample.bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         raise OutputError(f"JPEG encoding failed for {name}")
     data = np.asarray(jpeg).tobytes()
+    path = folder / f"{sample.index:07d}_{moment.reason}_{uuid.uuid4().hex[:8]}.jpg"
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror}") from exc
     keyframe = KeyFrame(file=name, time=sample.time, frame=sample.index, reason=moment.reason,
                         label=moment.label, phash=perceptual_hash(sample.bgr),
                         sha256=hashlib.sha256(data).hexdigest(), width=sample.bgr.shape[1],
                         height=sample.bgr.shape[0])
-    return _Encoded(keyframe, data)
+    return Candidate(keyframe, path, sharpness(sample.grey) if score is None else score)
+
+
+def relabel(candidate: Candidate, moment: Moment) -> Candidate:
+    """The same frame wanted for another reason (for example a span's best as a shot)."""
+    name = f"keyframes/frame_{candidate.keyframe.frame:07d}_{moment.reason}.jpg"
+    keyframe = dataclasses.replace(candidate.keyframe, file=name, reason=moment.reason,
+                                   label=moment.label)
+    return dataclasses.replace(candidate, keyframe=keyframe)
+
+
+def decode_moments(source: Path, info: MediaInfo, *, moments: Sequence[Moment],
+                   folder: Path, workers: int = 2) -> list[Candidate]:
+    """Decode each moment at full resolution (``workers`` ffmpeg processes at a time) and
+    encode it into ``folder``. Moments closer than half a frame are decoded once.
+
+    Raises:
+        CorruptMedia: a moment could not be decoded.
+        ToolError: ffmpeg failed.
+        OutputError: a JPEG could not be written.
+    """
+    unique = _unique(moments, 1.0 / info.video.fps)
+
+    def one(moment: Moment) -> Candidate:
+        return encode_to(frame_at(source, info, time=moment.time), moment, folder=folder)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return list(pool.map(one, unique))
+
+
+def finalize(candidates: Sequence[Candidate], *, out_dir: Path,
+             threshold: int = 6) -> list[KeyFrame]:
+    """Drop near-duplicates (better reasons win) and move the rest into
+    ``out_dir/keyframes/``; returns the kept key frames in time order.
+
+    Raises:
+        OutputError: a file could not be moved.
+    """
+    folder = out_dir / "keyframes"
+    folder.mkdir(parents=True, exist_ok=True)
+    hashes = [(c.keyframe.phash, c.keyframe.reason) for c in candidates]
+    kept = []
+    for i in dedupe(hashes, threshold=threshold):
+        candidate = candidates[i]
+        try:
+            shutil.copyfile(candidate.path, out_dir / candidate.keyframe.file)
+        except OSError as exc:
+            raise OutputError(f"cannot write {candidate.keyframe.file}: {exc.strerror}") from exc
+        kept.append(candidate.keyframe)
+    _logger.info("key frames: %d candidates, %d kept after dedupe", len(candidates), len(kept))
+    return sorted(kept, key=lambda k: (k.time, PRIORITY.get(k.reason, 9)))
 
 
 def _unique(moments: Sequence[Moment], frame_s: float) -> list[Moment]:

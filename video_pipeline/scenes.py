@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -111,25 +112,29 @@ def content_change(a: Features, b: Features) -> float:
     return 1.0 - best if np.isfinite(best) else 1.0
 
 
-def is_candidate(a: Features, b: Features, params: CutParams) -> bool:
+def is_candidate(a: Features, b: Features, *, params: CutParams | None = None) -> bool:
     """Whether the content changed enough between two anchors to look for a cut between."""
+    params = params or CutParams()
     return (colour_change(a, b) >= params.candidate_colour
             or content_change(a, b) >= params.candidate_content)
 
 
-def place_cuts(window: list[Features], params: CutParams) -> list[Cut]:
+def place_cuts(window: list[Features], params: CutParams, *,
+               ends: tuple[Features, Features] | None = None) -> list[Cut]:
     """Cuts inside one window of consecutive frames (the anchors at both ends included).
 
     A step is a cut when it is large in absolute terms, carries at least ``share`` of the
     change between the window's ends (or stands ``outlier`` times above the median step), and
-    lies ``min_shot_frames`` from a stronger cut.
+    lies ``min_shot_frames`` from a stronger cut. ``ends`` gives the anchors when ``window``
+    stops short of the second one.
     """
     if len(window) < 2:
         return []
+    first, last = ends or (window[0], window[-1])
     colour = np.array([colour_change(a, b) for a, b in itertools.pairwise(window)])
     content = np.array([content_change(a, b) for a, b in itertools.pairwise(window)])
-    total_colour = max(colour_change(window[0], window[-1]), 1e-6)
-    total_content = max(content_change(window[0], window[-1]), 1e-6)
+    total_colour = max(colour_change(first, last), 1e-6)
+    total_content = max(content_change(first, last), 1e-6)
     typical = float(np.median(content)) + 0.01
     found: list[Cut] = []
     for k in np.argsort(-(colour + content)):
@@ -146,30 +151,82 @@ def place_cuts(window: list[Features], params: CutParams) -> list[Cut]:
     return sorted(found, key=lambda c: c.frame)
 
 
+Window = tuple[Features, Features]
+"""Two consecutive anchors whose change makes them a cut candidate."""
+
+
 def candidate_windows(anchors: Sequence[Features],
-                      params: CutParams | None = None) -> list[tuple[float, float]]:
-    """``(t0, t1)`` of each pair of consecutive anchors that may hold a cut."""
+                      params: CutParams | None = None) -> list[Window]:
+    """Each pair of consecutive anchors that may hold a cut."""
     params = params or CutParams()
-    return [(a.time, b.time) for a, b in itertools.pairwise(anchors)
-            if is_candidate(a, b, params)]
+    return [(a, b) for a, b in itertools.pairwise(anchors) if is_candidate(a, b, params=params)]
 
 
-def place_in_windows(windows: Iterable[tuple[float, float]], *,
+def _sudden(a: Features, b: Features, total: tuple[float, float], params: CutParams) -> bool:
+    colour, content = colour_change(a, b), content_change(a, b)
+    return ((colour >= params.step_colour and colour >= params.share * total[0])
+            or (content >= params.step_content and content >= params.share * total[1]))
+
+
+def read_until_settled(samples: Iterable[FrameSample], window: Window, *,
+                       params: CutParams) -> list[Features]:
+    """Features of a window's frames, stopping early once a sudden step has been seen and
+    the current frame already belongs to the end anchor's shot (so no further cut can
+    follow); the decoder behind ``samples`` is then closed. Saves about half of each window
+    that holds one cut."""
+    start, end = window
+    total = (colour_change(start, end), content_change(start, end))
+    frames: list[Features] = []
+    seen_cut = False
+    iterator = iter(samples)
+    try:
+        for sample in iterator:
+            feat = features(sample)
+            seen_cut = seen_cut or bool(frames and _sudden(frames[-1], feat, total, params))
+            frames.append(feat)
+            if seen_cut and feat.time < end.time and not is_candidate(feat, end, params=params):
+                break
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+    return frames
+
+
+def place_in_windows(windows: Iterable[Window], *,
                      read_window: Callable[[float, float], Iterable[FrameSample]],
-                     params: CutParams | None = None) -> list[Cut]:
+                     params: CutParams | None = None, workers: int = 1) -> list[Cut]:
     """Decode each window at full frame rate through ``read_window(t0, t1)`` (both ends
-    inclusive) and place its cuts to the frame.
+    inclusive; ``workers`` windows at a time, each stopping once settled) and place its
+    cuts to the frame.
 
     Raises:
         PipelineError: whatever ``read_window`` raises (decoding failures).
     """
-    params = params or CutParams()
-    cuts: list[Cut] = []
-    for t0, t1 in windows:
-        placed = place_cuts([features(s) for s in read_window(t0, t1)], params)
-        _logger.debug("candidate %.3f–%.3f: %d cut(s)", t0, t1, len(placed))
-        cuts.extend(placed)
-    return _dedupe(cuts, params)
+    chosen = params or CutParams()
+
+    def one(window: Window) -> list[Cut]:
+        return place_in_window(window, read_window=read_window, params=chosen)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        found = [cut for placed in pool.map(one, windows) for cut in placed]
+    return dedupe_cuts(found, chosen)
+
+
+def place_in_window(window: Window, *,
+                    read_window: Callable[[float, float], Iterable[FrameSample]],
+                    params: CutParams) -> list[Cut]:
+    """Decode one candidate window (until settled) and place its cuts to the frame.
+
+    Raises:
+        PipelineError: whatever ``read_window`` raises (decoding failures).
+    """
+    frames = read_until_settled(read_window(window[0].time, window[1].time), window,
+                                params=params)
+    placed = place_cuts(frames, params, ends=window)
+    _logger.debug("candidate %.3f–%.3f: %d of its frames, %d cut(s)", window[0].time,
+                  window[1].time, len(frames), len(placed))
+    return placed
 
 
 def refine_cuts(anchors: Sequence[Features], *,
@@ -185,7 +242,8 @@ def refine_cuts(anchors: Sequence[Features], *,
     return place_in_windows(windows, read_window=read_window, params=params)
 
 
-def _dedupe(cuts: list[Cut], params: CutParams) -> list[Cut]:
+def dedupe_cuts(cuts: list[Cut], params: CutParams) -> list[Cut]:
+    """Cuts in frame order, the stronger of two closer than ``min_shot_frames`` kept."""
     out: list[Cut] = []
     for cut in sorted(cuts, key=lambda c: c.frame):
         if out and cut.frame - out[-1].frame < params.min_shot_frames:
@@ -216,7 +274,7 @@ class StreamingCutDetector:
 
     def _judge(self) -> None:
         window = self._window
-        if is_candidate(window[0], window[-1], self._params):
+        if is_candidate(window[0], window[-1], params=self._params):
             self.cuts.extend(place_cuts(window, self._params))
         self._window = [window[-1]]
 
@@ -224,7 +282,7 @@ class StreamingCutDetector:
         """Judge the last partial window and return every cut, in order."""
         if len(self._window) > 1:
             self._judge()
-        return _dedupe(self.cuts, self._params)
+        return dedupe_cuts(self.cuts, self._params)
 
 
 def iter_features(samples: Iterable[FrameSample]) -> Iterator[Features]:

@@ -68,7 +68,7 @@ def _burn(image: ColourImage, sample: FrameSample, info: MediaInfo, label: str) 
                     (255, 255, 255), max(1, int(scale * 2)), cv2.LINE_AA)
 
 
-def write(source: Path, info: MediaInfo, clips: Sequence[Clip], out: Path, *,
+def write(source: Path, info: MediaInfo, *, clips: Sequence[Clip], out: Path,
           width: int = 1280) -> int:
     """Encode the clips into ``out`` (H.264, ``width`` at most); returns frames written.
 

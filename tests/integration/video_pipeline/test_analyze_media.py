@@ -106,22 +106,34 @@ def test_no_events_means_no_summary(recorder_clip: vm.RecorderClip, tmp_path: Pa
     assert not result.of_kind("summary") and not (tmp_path / "summary.mp4").exists()
 
 
-def test_zone_entry_start_placed_near_the_truth(media: Path, tmp_path: Path) -> None:
-    """The other detectors' synthetic scene, encoded like a recorder, through analyze()."""
-    args = {"width": 640, "height": 360, "fps": 30.0, "duration": 8.0, "seed": 3,
-            "event_at": 4.3}
-    truth = synthetic.truth("zone_entry", **args)
+ZONE_ARGS = {"width": 640, "height": 360, "fps": 30.0, "duration": 8.0, "seed": 3,
+             "event_at": 4.3}
+
+
+@pytest.fixture(scope="module")
+def zone_clip(media: Path) -> Path:
+    """The other detectors' synthetic zone-entry scene, encoded like a recorder."""
     clip = media / "zone_entry.mp4"
-    vm.encode(synthetic.render("zone_entry", **args), clip, width=640, height=360, fps=30,
-              options=vm.x264_options(gop=30))
+    vm.encode(synthetic.render("zone_entry", **ZONE_ARGS), clip, width=640, height=360,
+              fps=30, options=vm.x264_options(gop=30))
+    return clip
+
+
+@pytest.mark.parametrize("mode", ["fast", "full"])
+def test_zone_entry_start_placed_near_the_truth(zone_clip: Path, tmp_path: Path,
+                                                mode: str) -> None:
+    truth = synthetic.truth("zone_entry", **ZONE_ARGS)
     assert truth.zone is not None
-    options = AnalyzeOptions(zones=(Zone("door", tuple(truth.zone)),), activity=False,
+    options = AnalyzeOptions(mode="full" if mode == "full" else "fast",
+                             zones=(Zone("door", tuple(truth.zone)),), activity=False,
                              smoke=False)
-    result = analyze(clip, tmp_path, options=options)
+    result = analyze(zone_clip, tmp_path, options=options)
     start = result.timeline["violation_start"]
     assert start is not None and start["kind"] == "zone"
     assert abs(start["time"] - truth.events[0].start) <= 0.5
+    assert abs(start["frame"] - truth.events[0].start_frame) <= 3
     assert result.of_kind("summary")
+    assert any(k["reason"] == "event_start" for k in result.timeline["keyframes"])
 
 
 def test_cli_analyze_and_a_bad_file(recorder_clip: vm.RecorderClip, tmp_path: Path,

@@ -110,3 +110,17 @@ def test_absurd_dimensions_and_duration(recorder_clip: vm.RecorderClip) -> None:
         probe(recorder_clip.path, limits=ProbeLimits(max_duration=5.0))
     with pytest.raises(MediaLimitExceeded, match="frame rate"):
         probe(recorder_clip.path, limits=ProbeLimits(max_fps=25.0))
+
+
+def test_damaged_in_the_middle(recorder_clip: vm.RecorderClip, tmp_path: Path) -> None:
+    """The index is intact but a third of the data is zeros: decoding must refuse it."""
+    from video_pipeline.analyze import analyze
+
+    data = bytearray(recorder_clip.path.read_bytes())
+    third = len(data) // 3
+    data[third: 2 * third] = bytes(third)
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(CorruptMedia, match="damaged"):
+        analyze(damaged, tmp_path / "out")
+    assert not (tmp_path / "out" / "timeline.json").exists()

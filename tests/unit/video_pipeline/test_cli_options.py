@@ -29,3 +29,27 @@ def test_empty_file_is_refused_without_ffmpeg(tmp_path: Path,
     empty.write_bytes(b"")
     assert main(["probe", str(empty)]) == 2
     assert "EmptyMedia" in capsys.readouterr().err
+
+
+def test_bad_video_setting_is_an_invalid_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from video_pipeline.settings import get_settings
+
+    monkeypatch.setenv("VIDEO_WORKERS", "0")
+    get_settings.cache_clear()
+    try:
+        code = main(["analyze", str(tmp_path / "clip.mp4"), "--out", str(tmp_path / "o")])
+    finally:
+        get_settings.cache_clear()
+    assert code == 2
+    assert "bad VIDEO_* setting" in capsys.readouterr().err
+
+
+def test_settings_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from video_pipeline.settings import VideoSettings
+
+    monkeypatch.setenv("VIDEO_MODE", "full")
+    monkeypatch.setenv("VIDEO_MAX_SIDE", "4096")
+    settings = VideoSettings()
+    assert settings.mode == "full" and settings.workers == 2
+    assert settings.limits().max_side == 4096

@@ -97,8 +97,8 @@ def test_candidates_between_anchors() -> None:
     a = features(_sample(0, _view(_world(7, (100, 100, 110)), 100, 90)))
     same = features(_sample(30, _view(_world(7, (100, 100, 110)), 108, 94, grain=4)))
     other = features(_sample(30, _view(_world(8, (60, 60, 160)), 100, 90)))
-    assert not is_candidate(a, same, CutParams())
-    assert is_candidate(a, other, CutParams())
+    assert not is_candidate(a, same, params=CutParams())
+    assert is_candidate(a, other)
 
 
 @pytest.mark.parametrize("cut_at", [12, 30, 31, 47])
