@@ -73,6 +73,22 @@ class AnalysisConfig(BaseModel):
     stale_seconds: float = Field(default=30.0, gt=0)
 
 
+class JobsConfig(BaseModel):
+    """Where analysis jobs run (``EVIDENCE_JOBS__BACKEND`` etc.).
+
+    ``inprocess``: threads of each API process (``analysis.workers``). ``celery``: separate
+    ``evidence worker`` processes fed through a Redis broker; the API runs no job threads and
+    only sends "there is work" nudges. Job state always lives in the database.
+    """
+
+    backend: Literal["inprocess", "celery"] = "inprocess"
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    #: The Celery queue the nudges go to.
+    queue: str = "evidence-analysis"
+    #: Seconds between the API's checks for claimable jobs (new or abandoned).
+    dispatch_interval: float = Field(default=1.0, gt=0)
+
+
 class Settings(BaseSettings):
     """Everything configurable about one service process."""
 
@@ -99,6 +115,7 @@ class Settings(BaseSettings):
     #: unclosed complaint clues and personal-privacy material). See ``domain/policy.py``.
     negative_list: list[NegativeEntry] | None = None
     analysis: AnalysisConfig = AnalysisConfig()
+    jobs: JobsConfig = JobsConfig()
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
