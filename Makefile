@@ -10,6 +10,9 @@ NPM_STAMP := node_modules/.installed-stamp
 # under CI=true, where a missing service fails the run.
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export TEST_POSTGRES_URL
+# The Redis broker of the Celery scale-out test (skipped visibly when it does not answer)
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+export TEST_REDIS_URL
 
 .PHONY: run test lint system-deps bench clean contracts
 
