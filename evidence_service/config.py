@@ -47,6 +47,9 @@ class LedgerConfig(BaseModel):
     block_time: float | None = Field(default=None, gt=0)
     rpc_url: str | None = None
     contract_address: str | None = None
+    #: A deployment record (``ledger-node deploy``) to read the contract address from when
+    #: ``contract_address`` is unset (the compose stack's init job writes one).
+    deployment_file: Path | None = None
     chain_id: int | None = None
     keystore: Path | None = None
     keystore_password: SecretStr | None = None

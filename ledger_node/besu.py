@@ -40,6 +40,7 @@ P2P_PORT = 30303
 RPC_PORT = 8545
 #: Where the files are mounted inside the Besu containers (docker-compose.yml).
 CONTAINER_DIR = "/besu"
+INITIAL_BALANCE_WEI = 10**24
 _MIX_HASH = "0x63746963616c2062797a616e74696e65206661756c7420746f6c6572616e6365"
 
 
@@ -206,7 +207,10 @@ def write_network(out: Path, *, chain_id: int, hosts: Sequence[str], accounts: S
     node_keys = list(keys_) if keys_ is not None else [ValidatorKey.generate() for _ in hosts]
     enodes = [k.enode(h) for k, h in zip(node_keys, hosts, strict=True)]
     validators = [k.address for k in node_keys]
-    genesis = qbft_genesis(chain_id=chain_id, validators=validators, block_period=block_period)
+    # gas is free (min-gas-price 0, zero base fee), but a balance lets clients that add a
+    # priority fee by default still send
+    genesis = qbft_genesis(chain_id=chain_id, validators=validators, block_period=block_period,
+                           alloc={a: INITIAL_BALANCE_WEI for a in accounts})
     _write(out / "genesis.json", json.dumps(genesis, indent=2) + "\n")
     permissions = permissions_toml(accounts=accounts, nodes=enodes)
     _write(out / "permissions_config.toml", permissions)

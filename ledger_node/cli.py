@@ -54,15 +54,18 @@ def _plain_errors(command: Callable[_P, _R]) -> Callable[_P, _R]:
     return wrapper
 
 
-def _deploy(settings: LedgerSettings, w3: Web3, keystore: Path | None) -> DeploymentRecord:
+def _deploy(settings: LedgerSettings, w3: Web3, keystore: Path | None,
+            anchorer_keystore: Path | None = None) -> DeploymentRecord:
     mnemonic = settings.mnemonic.get_secret_value()
     deployer: Sender
     if keystore is not None:
-        password = typer.prompt(f"password for {keystore}", hide_input=True)
+        password = os.environ.get("LEDGER_ADMIN_KEYSTORE_PASSWORD") or typer.prompt(
+            f"password for {keystore}", hide_input=True)
         deployer = load_account(keystore, password=password)
     else:
         deployer = dev_account(mnemonic, index=settings.deployer_index)
-    anchorer = dev_account(mnemonic, index=settings.anchor_index).address
+    anchorer = (keystore_address(anchorer_keystore) if anchorer_keystore is not None
+                else dev_account(mnemonic, index=settings.anchor_index).address)
     return load_or_deploy(
         w3, record_path=settings.deployment_file, deployer=deployer, anchorer=anchorer
     )
@@ -119,7 +122,12 @@ def status() -> None:
 @_plain_errors
 def deploy(
     keystore: Annotated[
-        Path | None, typer.Option(help="Deployer keystore (default: the dev mnemonic account).")
+        Path | None, typer.Option(help="Deployer keystore (default: the dev mnemonic account); "
+                                  "password LEDGER_ADMIN_KEYSTORE_PASSWORD or prompted.")
+    ] = None,
+    anchorer_keystore: Annotated[
+        Path | None, typer.Option(help="Keystore of the account granted ANCHOR_ROLE "
+                                  "(default: the dev mnemonic's anchoring account).")
     ] = None,
 ) -> None:
     """Deploy the registry to the configured node, or check the recorded deployment."""
@@ -127,7 +135,7 @@ def deploy(
     url = settings.effective_rpc_url
     if rpc_chain_id(url) is None:
         raise NodeUnavailable(f"no node answers at {url}")
-    record = _deploy(settings, Web3(Web3.HTTPProvider(url)), keystore)
+    record = _deploy(settings, Web3(Web3.HTTPProvider(url)), keystore, anchorer_keystore)
     typer.echo(f"registry at {record.address} (chain {record.chain_id}, block "
                f"{record.block_number}); recorded in {settings.deployment_file}")
 

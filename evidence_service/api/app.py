@@ -30,6 +30,7 @@ from evidence_service.api.routes import (
 )
 from evidence_service.api.routes import graph as graph_routes
 from evidence_service.config import Settings, get_settings
+from evidence_service.domain.errors import InvalidInput
 from evidence_service.logging_setup import configure
 from evidence_service.ports import Clock, ObjectStore, UnitOfWork
 from evidence_service.services.analysis import AnalysisService
@@ -94,7 +95,15 @@ def build_ledger(settings: Settings) -> LedgerRuntime | None:
     def secret(value: SecretStr | None) -> str | None:
         return value.get_secret_value() if value else None
 
-    return connect_external(rpc_url=ledger.rpc_url, contract_address=ledger.contract_address,
+    contract_address = ledger.contract_address
+    if contract_address is None and ledger.deployment_file is not None:
+        from ledger_node import DeploymentRecord, LedgerError
+
+        try:
+            contract_address = DeploymentRecord.load(ledger.deployment_file).address
+        except LedgerError as exc:
+            raise InvalidInput(str(exc)) from exc
+    return connect_external(rpc_url=ledger.rpc_url, contract_address=contract_address,
                             chain_id=ledger.chain_id, keystore=ledger.keystore,
                             password=secret(ledger.keystore_password),
                             admin_keystore=ledger.admin_keystore,
