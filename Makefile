@@ -10,8 +10,11 @@ NPM_STAMP := node_modules/.installed-stamp
 # under CI=true, where a missing service fails the run.
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export TEST_POSTGRES_URL
+# The Redis broker of the Celery scale-out test (skipped visibly when it does not answer)
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+export TEST_REDIS_URL
 
-.PHONY: run test lint system-deps bench clean contracts
+.PHONY: run test lint system-deps bench clean contracts stack stack-files
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,3 +59,18 @@ bench: $(STAMP) system-deps
 
 clean:
 	rm -rf $(VENV) var node_modules
+
+# Production topology (docker-compose.yml): generate the Besu QBFT network files once (keys,
+# genesis, permissioning, admin and anchoring keystores), then start everything. Needs a
+# Docker engine with the compose plugin and a filled-in .env (see .env.example).
+BESU_NETWORK_DIR ?= ./var/besu-network
+stack-files: $(STAMP)
+	@test -f .env || { echo "copy .env.example to .env and fill it in first"; exit 1; }
+	@if [ ! -f $(BESU_NETWORK_DIR)/genesis.json ]; then \
+	  set -a; . ./.env; set +a; \
+	  $(BIN)/ledger-node besu-network --out $(BESU_NETWORK_DIR) --validators 4 \
+	    --keystore-dir $(BESU_NETWORK_DIR)/keystores; \
+	fi
+
+stack: stack-files
+	docker compose up -d --build

@@ -47,6 +47,9 @@ class LedgerConfig(BaseModel):
     block_time: float | None = Field(default=None, gt=0)
     rpc_url: str | None = None
     contract_address: str | None = None
+    #: A deployment record (``ledger-node deploy``) to read the contract address from when
+    #: ``contract_address`` is unset (the compose stack's init job writes one).
+    deployment_file: Path | None = None
     chain_id: int | None = None
     keystore: Path | None = None
     keystore_password: SecretStr | None = None
@@ -71,6 +74,22 @@ class AnalysisConfig(BaseModel):
     pipeline_workers: int = Field(default=2, ge=1, le=16)
     #: Seconds without a heartbeat after which a running job is taken up again.
     stale_seconds: float = Field(default=30.0, gt=0)
+
+
+class JobsConfig(BaseModel):
+    """Where analysis jobs run (``EVIDENCE_JOBS__BACKEND`` etc.).
+
+    ``inprocess``: threads of each API process (``analysis.workers``). ``celery``: separate
+    ``evidence worker`` processes fed through a Redis broker; the API runs no job threads and
+    only sends "there is work" nudges. Job state always lives in the database.
+    """
+
+    backend: Literal["inprocess", "celery"] = "inprocess"
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    #: The Celery queue the nudges go to.
+    queue: str = "evidence-analysis"
+    #: Seconds between the API's checks for claimable jobs (new or abandoned).
+    dispatch_interval: float = Field(default=1.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -99,6 +118,7 @@ class Settings(BaseSettings):
     #: unclosed complaint clues and personal-privacy material). See ``domain/policy.py``.
     negative_list: list[NegativeEntry] | None = None
     analysis: AnalysisConfig = AnalysisConfig()
+    jobs: JobsConfig = JobsConfig()
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

@@ -58,6 +58,8 @@ class JobOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    #: The worker that claimed the job last.
+    worker: str | None = None
 
     @classmethod
     def of(cls, job: AnalysisJob) -> JobOut:

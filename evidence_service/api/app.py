@@ -30,8 +30,9 @@ from evidence_service.api.routes import (
 )
 from evidence_service.api.routes import graph as graph_routes
 from evidence_service.config import Settings, get_settings
+from evidence_service.domain.errors import InvalidInput
 from evidence_service.logging_setup import configure
-from evidence_service.ports import ObjectStore
+from evidence_service.ports import Clock, ObjectStore, UnitOfWork
 from evidence_service.services.analysis import AnalysisService
 from evidence_service.services.anchoring import AnchoringService, AnchoringWorker
 from evidence_service.services.cases import CaseService
@@ -46,6 +47,7 @@ from evidence_service.services.transfer import TransferService
 from evidence_service.services.verification import VerificationService
 
 if TYPE_CHECKING:
+    from evidence_service.adapters.jobs_celery import CeleryDispatcher
     from evidence_service.adapters.ledger_runtime import LedgerRuntime
 
 _logger = logging.getLogger(__name__)
@@ -93,7 +95,15 @@ def build_ledger(settings: Settings) -> LedgerRuntime | None:
     def secret(value: SecretStr | None) -> str | None:
         return value.get_secret_value() if value else None
 
-    return connect_external(rpc_url=ledger.rpc_url, contract_address=ledger.contract_address,
+    contract_address = ledger.contract_address
+    if contract_address is None and ledger.deployment_file is not None:
+        from ledger_node import DeploymentRecord, LedgerError
+
+        try:
+            contract_address = DeploymentRecord.load(ledger.deployment_file).address
+        except LedgerError as exc:
+            raise InvalidInput(str(exc)) from exc
+    return connect_external(rpc_url=ledger.rpc_url, contract_address=contract_address,
                             chain_id=ledger.chain_id, keystore=ledger.keystore,
                             password=secret(ledger.keystore_password),
                             admin_keystore=ledger.admin_keystore,
@@ -137,12 +147,40 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
             anchors=ledger.anchor if ledger else None,
             negative_list=settings.resolved_negative_list),
         graph=GraphService(uow=uow),
-        analysis=AnalysisService(uow=uow, store=store, clock=clock,
-                                 analyzer=VideoPipelineAnalyzer(
-                                     workers=settings.analysis.pipeline_workers),
-                                 work_dir=settings.analysis_dir,
-                                 stale_after=settings.analysis.stale_seconds),
+        analysis=build_analysis(settings, uow=uow, store=store, clock=clock),
     )
+
+
+def build_analysis(settings: Settings, *, uow: UnitOfWork, store: ObjectStore,
+                   clock: Clock, worker: str | None = None) -> AnalysisService:
+    """The analysis service (requests, progress, and running jobs as ``worker``)."""
+    return AnalysisService(uow=uow, store=store, clock=clock,
+                           analyzer=VideoPipelineAnalyzer(
+                               workers=settings.analysis.pipeline_workers),
+                           work_dir=settings.analysis_dir,
+                           stale_after=settings.analysis.stale_seconds, worker=worker)
+
+
+def start_job_runner(settings: Settings, analysis: AnalysisService
+                     ) -> InProcessJobRunner | CeleryDispatcher | None:
+    """Start what runs analysis jobs for this API process: worker threads (``inprocess``),
+    a dispatcher of nudges to Celery workers (``celery``), or nothing (analysis off)."""
+    if not settings.analysis.enabled:
+        return None
+    if settings.jobs.backend == "celery":
+        from evidence_service.adapters.jobs_celery import CeleryDispatcher, celery_app
+
+        jobs = settings.jobs
+        dispatcher = CeleryDispatcher(celery_app(broker_url=jobs.broker_url, queue=jobs.queue),
+                                      waiting=analysis.waiting, queue=jobs.queue,
+                                      interval=jobs.dispatch_interval)
+        dispatcher.start()
+        return dispatcher
+    if not settings.analysis.workers:
+        return None
+    runner = InProcessJobRunner(analysis.run_next, workers=settings.analysis.workers)
+    runner.start()
+    return runner
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -161,11 +199,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             worker = AnchoringWorker(services.anchoring, services.anchor_lock,
                                      interval=settings.anchor_interval)
             worker.start()
-        runner = None
-        if settings.analysis.enabled and settings.analysis.workers:
-            runner = InProcessJobRunner(services.analysis.run_next,
-                                        workers=settings.analysis.workers)
-            runner.start()
+        runner = start_job_runner(settings, services.analysis)
         try:
             yield
         finally:

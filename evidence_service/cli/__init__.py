@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from evidence_service.cli import analysis, custody, items, server, upload, verify
+from evidence_service.cli import analysis, custody, items, server, upload, verify, worker
 from evidence_service.domain.errors import EvidenceError
 from evidence_service.logging_setup import configure
 
@@ -15,6 +15,7 @@ app = typer.Typer(help="Evidence custody service", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 app.command()(server.serve)
 app.command()(server.init)
+app.command()(worker.worker)
 app.command()(items.login)
 app.command()(items.cases)
 app.command()(items.items)

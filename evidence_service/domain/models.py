@@ -381,6 +381,8 @@ class AnalysisJob(_Frozen):
     started_at: datetime | None = None
     heartbeat_at: datetime | None = None
     finished_at: datetime | None = None
+    #: The worker that claimed the job last (``host:pid`` or a Celery node name).
+    worker: str | None = None
 
 
 class DerivedArtefact(_Frozen):

@@ -11,7 +11,9 @@ stale, and the next worker takes it up again.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import socket
 import tempfile
 import threading
 import uuid
@@ -78,8 +80,10 @@ class AnalysisService:
     """Request analyses, report their progress, and run them (one job per call)."""
 
     def __init__(self, *, uow: UnitOfWork, store: ObjectStore, clock: Clock,
-                 analyzer: MediaAnalyzer, work_dir: Path, stale_after: float = 30.0) -> None:
+                 analyzer: MediaAnalyzer, work_dir: Path, stale_after: float = 30.0,
+                 worker: str | None = None) -> None:
         self._uow = uow
+        self._worker = worker or f"{socket.gethostname()}:{os.getpid()}"
         self._store = store
         self._clock = clock
         self._analyzer = analyzer
@@ -195,10 +199,15 @@ class AnalysisService:
 
     # -- running -------------------------------------------------------------------------
     def run_next(self) -> bool:
-        """Claim and run one job; False when none is waiting."""
+        """Claim and run one job as this service's worker; False when none is waiting.
+
+        A job's own failures are recorded on the job; anything else (the database is away,
+        a bug) propagates, and the job is taken up again once its heartbeat is stale.
+        """
         now = self._clock.now()
         with self._uow() as repo:
-            job = repo.claim_job(stale_before=now - self._stale_after, at=now)
+            job = repo.claim_job(stale_before=now - self._stale_after, at=now,
+                                 worker=self._worker)
         if job is None:
             return False
         if job.attempts > MAX_ATTEMPTS:
@@ -216,6 +225,12 @@ class AnalysisService:
         finally:
             beat.stop()
         return True
+
+    def waiting(self) -> int:
+        """How many jobs a worker could claim now (queued, or abandoned by a dead worker)."""
+        with self._uow(read_only=True) as repo:
+            return repo.count_claimable_jobs(
+                stale_before=self._clock.now() - self._stale_after)
 
     def touch(self, job_id: str, stage: str, progress: float) -> None:
         """Record progress (and that the worker is alive)."""

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from evidence_service.adapters.db.engine import READ_ONLY
@@ -85,6 +85,13 @@ def _model(cls: type[M], row: Base | None) -> M | None:
 
 def _models(cls: type[M], rows: Sequence[Base]) -> list[M]:
     return [cls.model_validate(r, from_attributes=True) for r in rows]
+
+
+def _claimable(stale_before: datetime) -> ColumnElement[bool]:
+    """Jobs waiting for a worker: queued, or running under a worker that stopped beating."""
+    row = AnalysisJobRow
+    return (row.status == "queued") | (
+        (row.status == "running") & (row.heartbeat_at < stale_before))
 
 
 class SqlRepository:
@@ -403,10 +410,10 @@ class SqlRepository:
                                          AnalysisJobRow.department_id == department_id)
         return _models(AnalysisJob, self._s.scalars(q.order_by(AnalysisJobRow.created_at)).all())
 
-    def claim_job(self, *, stale_before: datetime, at: datetime) -> AnalysisJob | None:
+    def claim_job(self, *, stale_before: datetime, at: datetime,
+                  worker: str | None = None) -> AnalysisJob | None:
         row = AnalysisJobRow
-        waiting = (row.status == "queued") | (
-            (row.status == "running") & (row.heartbeat_at < stale_before))
+        waiting = _claimable(stale_before)
         candidate = self._s.scalar(select(row.id).where(waiting)
                                    .order_by(row.created_at).limit(1))
         if candidate is None:
@@ -414,11 +421,15 @@ class SqlRepository:
         claimed = self._s.execute(
             update(row).where(row.id == candidate).where(waiting)
             .values(status="running", started_at=at, heartbeat_at=at,
-                    attempts=row.attempts + 1))
+                    attempts=row.attempts + 1, worker=worker))
         if not claimed.rowcount:  # type: ignore[attr-defined]
             return None
         self._s.flush()
         return self.get_job(candidate)
+
+    def count_claimable_jobs(self, *, stale_before: datetime) -> int:
+        q = select(func.count()).select_from(AnalysisJobRow).where(_claimable(stale_before))
+        return int(self._s.scalar(q) or 0)
 
     def touch_job(self, job_id: str, *, stage: str, progress: float, at: datetime) -> None:
         self._s.execute(update(AnalysisJobRow).where(AnalysisJobRow.id == job_id)

@@ -1,0 +1,24 @@
+"""analysis jobs record which worker claimed them last
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-23 09:00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0007'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('analysis_jobs', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('worker', sa.String(length=255), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('analysis_jobs', schema=None) as batch_op:
+        batch_op.drop_column('worker')
