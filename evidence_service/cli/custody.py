@@ -5,6 +5,7 @@ Every command talks to the server with the caller's token; nothing here reads th
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -22,17 +23,26 @@ transfer_app = typer.Typer(help="Send evidence to another department; accept or 
 
 def custody(target: str = typer.Argument(..., help="Item id, or case id/number with --case"),
             case: bool = typer.Option(False, "--case", help="Show a whole case's timeline"),
+            as_json: bool = typer.Option(False, "--json",
+                                         help="Print every event with its inclusion proof"),
             server: str | None = ServerOpt, token: str | None = TokenOpt) -> None:
-    """Show the custody timeline: every event, its log position and anchoring."""
+    """Show the custody timeline: every event, its log position, anchoring and proof."""
     session = ApiSession.open(server, token)
     path = (f"/cases/{resolve_case(session, target)}/custody" if case
             else f"/items/{target}/custody")
-    table = Table("time (UTC)", "event", "item", "department", "by", "leaf", "anchored")
-    for e in session.get(path):
+    events = session.get(path)
+    if as_json:
+        typer.echo(json.dumps(events, ensure_ascii=False, indent=2))
+        return
+    table = Table("time (UTC)", "event", "item", "department", "by", "leaf", "anchored",
+                  "proof")
+    for e in events:
         anchored = (f"tree {e['tree_size']}, block {e['anchor']['block_number']}"
                     if e["anchored"] else "pending")
+        proof = f"{len(e['inclusion_proof'])} hashes" if e["anchored"] else "-"
         table.add_row(e["at"][:19], e["kind"], (e["item_id"] or "-")[:8],
-                      e["department_id"][:8], e["actor_name"], str(e["log_index"]), anchored)
+                      e["department_id"][:8], e["actor_name"], str(e["log_index"]), anchored,
+                      proof)
     console.print(table)
 
 

@@ -83,6 +83,10 @@ def test_send_accept_timeline_export_and_verify(server: LiveServer, tmp_path: Pa
     timeline = _cli(server, "enf-officer", tmp_path, "custody", "ENF-CLI-7", "--case")
     for kind in ("uploaded", "transfer_sent"):
         assert kind in timeline.stdout
+    proofs = json.loads(_cli(server, "enf-officer", tmp_path, "custody", "ENF-CLI-7", "--case",
+                             "--json").stdout)
+    anchored = [e for e in proofs if e["anchored"]]
+    assert anchored and all(e["root"] and e["anchor"]["tx_hash"] for e in anchored)
     package = tmp_path / "case.zip"
     pen_case = re.search(r"accepted: case ([0-9a-f-]{36})", accepted.stdout)
     assert pen_case
