@@ -73,6 +73,17 @@ class AnalysisConfig(BaseModel):
     stale_seconds: float = Field(default=30.0, gt=0)
 
 
+class IntegrityConfig(BaseModel):
+    """The integrity scanner (``EVIDENCE_INTEGRITY__INTERVAL_SECONDS`` etc.)."""
+
+    #: Re-hash stored objects in the background of this process.
+    enabled: bool = True
+    #: Seconds from the end of one pass to the start of the next.
+    interval_seconds: float = Field(default=6 * 3600.0, gt=0)
+    #: Read throttle so that ingest does not suffer (0: unthrottled).
+    bytes_per_second: int = Field(default=32 * 1024 * 1024, ge=0)
+
+
 class Settings(BaseSettings):
     """Everything configurable about one service process."""
 
@@ -99,6 +110,7 @@ class Settings(BaseSettings):
     #: unclosed complaint clues and personal-privacy material). See ``domain/policy.py``.
     negative_list: list[NegativeEntry] | None = None
     analysis: AnalysisConfig = AnalysisConfig()
+    integrity: IntegrityConfig = IntegrityConfig()
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

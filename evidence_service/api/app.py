@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from evidence_service import __version__
 from evidence_service.adapters.db import SqlUnitOfWork, make_engine, make_session_factory, upgrade
 from evidence_service.adapters.jobs import InProcessJobRunner
-from evidence_service.adapters.locks import leader_lock
+from evidence_service.adapters.locks import SCAN_LOCK_KEY, leader_lock
 from evidence_service.adapters.video import VideoPipelineAnalyzer
 from evidence_service.api import errors, metrics
 from evidence_service.api.deps import Services
@@ -24,6 +24,7 @@ from evidence_service.api.routes import (
     cases,
     custody,
     health,
+    integrity,
     transfers,
     uploads,
     verify,
@@ -42,6 +43,7 @@ from evidence_service.services.grading import GradingService
 from evidence_service.services.graph import GraphService
 from evidence_service.services.identity import IdentityService
 from evidence_service.services.ingest import IngestService
+from evidence_service.services.integrity import IntegrityScanner, IntegrityWorker
 from evidence_service.services.transfer import TransferService
 from evidence_service.services.verification import VerificationService
 
@@ -142,6 +144,13 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
                                      workers=settings.analysis.pipeline_workers),
                                  work_dir=settings.analysis_dir,
                                  stale_after=settings.analysis.stale_seconds),
+        integrity=IntegrityScanner(uow=uow, store=store, clock=clock,
+                                   bytes_per_second=settings.integrity.bytes_per_second,
+                                   enabled=settings.integrity.enabled,
+                                   interval=settings.integrity.interval_seconds,
+                                   on_bytes=metrics.INTEGRITY_BYTES_SCANNED.inc),
+        integrity_lock=leader_lock(engine, settings.var_dir, key=SCAN_LOCK_KEY,
+                                   name="integrity"),
     )
 
 
@@ -166,9 +175,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             runner = InProcessJobRunner(services.analysis.run_next,
                                         workers=settings.analysis.workers)
             runner.start()
+        scanner = None
+        if settings.integrity.enabled:
+            scanner = IntegrityWorker(services.integrity, services.integrity_lock,
+                                      interval=settings.integrity.interval_seconds)
+            scanner.start()
         try:
             yield
         finally:
+            if scanner is not None:
+                scanner.stop()
             if runner is not None:
                 runner.stop()
             if worker is not None:
@@ -179,7 +195,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = services
     errors.install(app)
     app.include_router(graph_routes.router)  # before cases: /items/search beats /items/{id}
-    for module in (health, auth, cases, custody, transfers, analysis, uploads, verify):
+    for module in (health, auth, cases, custody, transfers, analysis, uploads, verify,
+                   integrity):
         app.include_router(module.router)
     metrics.UPLOADS_IN_PROGRESS.set_function(services.uploads_in_progress)
+    metrics.bind_integrity(services.integrity)
     return app
