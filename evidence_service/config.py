@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     s3: S3Settings = S3Settings()
     jwt_secret: SecretStr | None = None
     jwt_ttl_seconds: int = Field(default=8 * 3600, ge=60)
+    #: Earlier signing secrets (JSON list): tokens they signed are accepted until they expire;
+    #: new tokens are signed with ``jwt_secret`` only (``EVIDENCE_JWT_PREVIOUS_SECRETS``).
+    jwt_previous_secrets: list[SecretStr] = []
+    #: Origins allowed to call the API from a browser (JSON list); none by default.
+    cors_origins: list[str] = []
     max_upload_bytes: int = Field(default=64 * 1024**3, ge=1)
     upload_expiry_hours: int = Field(default=72, ge=1)
     ledger: LedgerConfig = LedgerConfig()

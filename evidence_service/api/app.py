@@ -16,7 +16,7 @@ from evidence_service.adapters.db import SqlUnitOfWork, make_engine, make_sessio
 from evidence_service.adapters.jobs import InProcessJobRunner
 from evidence_service.adapters.locks import SCAN_LOCK_KEY, leader_lock
 from evidence_service.adapters.video import VideoPipelineAnalyzer
-from evidence_service.api import errors, metrics
+from evidence_service.api import errors, metrics, security
 from evidence_service.api.deps import Services
 from evidence_service.api.routes import (
     analysis,
@@ -117,7 +117,9 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     return Services(
         settings=settings, engine=engine, store=store,
         identity=IdentityService(uow=uow, clock=clock, jwt_secret=settings.resolved_jwt_secret(),
-                                 jwt_ttl=timedelta(seconds=settings.jwt_ttl_seconds)),
+                                 jwt_ttl=timedelta(seconds=settings.jwt_ttl_seconds),
+                                 previous_secrets=[s.get_secret_value()
+                                                   for s in settings.jwt_previous_secrets]),
         cases=CaseService(uow=uow, clock=clock),
         ingest=IngestService(uow=uow, store=store, spool_dir=settings.resolved_spool_dir,
                              clock=clock, max_upload_bytes=settings.max_upload_bytes,
@@ -194,6 +196,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Evidence custody service", version=__version__, lifespan=lifespan)
     app.state.services = services
     errors.install(app)
+    security.install(app, cors_origins=settings.cors_origins)
     app.include_router(graph_routes.router)  # before cases: /items/search beats /items/{id}
     for module in (health, auth, cases, custody, transfers, analysis, uploads, verify,
                    integrity):
