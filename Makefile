@@ -11,7 +11,7 @@ NPM_STAMP := node_modules/.installed-stamp
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export TEST_POSTGRES_URL
 
-.PHONY: run test lint system-deps bench clean contracts
+.PHONY: run test lint audit system-deps bench clean contracts
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check evidence_service evidence_verify contracts ledger_node video_pipeline tests bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy evidence_service evidence_verify contracts ledger_node video_pipeline
+
+# Queries the vulnerability database online, so it is kept out of `lint` (offline runs).
+audit: $(STAMP)
+	$(BIN)/pip-audit --skip-editable --progress-spinner off
 
 test: $(STAMP) $(NPM_STAMP) system-deps lint
 	$(BIN)/python -m pytest
