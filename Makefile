@@ -14,7 +14,7 @@ export TEST_POSTGRES_URL
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 export TEST_REDIS_URL
 
-.PHONY: run test lint system-deps bench clean contracts stack stack-files
+.PHONY: run test lint audit system-deps bench clean contracts stack stack-files
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check evidence_service evidence_verify contracts ledger_node video_pipeline tests bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy evidence_service evidence_verify contracts ledger_node video_pipeline
+
+# Queries the vulnerability database online, so it is kept out of `lint` (offline runs).
+audit: $(STAMP)
+	$(BIN)/pip-audit --skip-editable --progress-spinner off
 
 test: $(STAMP) $(NPM_STAMP) system-deps lint
 	$(BIN)/python -m pytest

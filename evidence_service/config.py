@@ -92,6 +92,17 @@ class JobsConfig(BaseModel):
     dispatch_interval: float = Field(default=1.0, gt=0)
 
 
+class IntegrityConfig(BaseModel):
+    """The integrity scanner (``EVIDENCE_INTEGRITY__INTERVAL_SECONDS`` etc.)."""
+
+    #: Re-hash stored objects in the background of this process.
+    enabled: bool = True
+    #: Seconds from the end of one pass to the start of the next.
+    interval_seconds: float = Field(default=6 * 3600.0, gt=0)
+    #: Read throttle so that ingest does not suffer (0: unthrottled).
+    bytes_per_second: int = Field(default=32 * 1024 * 1024, ge=0)
+
+
 class Settings(BaseSettings):
     """Everything configurable about one service process."""
 
@@ -109,6 +120,11 @@ class Settings(BaseSettings):
     s3: S3Settings = S3Settings()
     jwt_secret: SecretStr | None = None
     jwt_ttl_seconds: int = Field(default=8 * 3600, ge=60)
+    #: Earlier signing secrets (JSON list): tokens they signed are accepted until they expire;
+    #: new tokens are signed with ``jwt_secret`` only (``EVIDENCE_JWT_PREVIOUS_SECRETS``).
+    jwt_previous_secrets: list[SecretStr] = []
+    #: Origins allowed to call the API from a browser (JSON list); none by default.
+    cors_origins: list[str] = []
     max_upload_bytes: int = Field(default=64 * 1024**3, ge=1)
     upload_expiry_hours: int = Field(default=72, ge=1)
     ledger: LedgerConfig = LedgerConfig()
@@ -119,6 +135,7 @@ class Settings(BaseSettings):
     negative_list: list[NegativeEntry] | None = None
     analysis: AnalysisConfig = AnalysisConfig()
     jobs: JobsConfig = JobsConfig()
+    integrity: IntegrityConfig = IntegrityConfig()
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

@@ -21,6 +21,7 @@ from evidence_service.domain.models import (
     DeviceToken,
     EvidenceItem,
     IntegrityAlert,
+    IntegrityScan,
     LogLeaf,
     Transfer,
     Upload,
@@ -174,6 +175,19 @@ class Repository(Protocol):
     def get_artefact(self, artefact_id: str) -> DerivedArtefact | None:
         """Any department's artefact: the caller checks access through its item."""
         ...
+
+    # integrity scanning: across departments, for the scanner only (never for display)
+    def scannable_items(self, *, after: str | None, limit: int) -> Sequence[EvidenceItem]:
+        """Items with stored bytes and a log entry, ordered by id, after ``after``."""
+        ...
+    def scannable_artefacts(self, *, after: str | None, limit: int) -> Sequence[DerivedArtefact]:
+        ...
+    def count_scannable(self) -> tuple[int, int]:
+        """(items, derived artefacts) the scanner would check now."""
+        ...
+    def count_open_alerts(self) -> int: ...
+    def save_scan(self, scan: IntegrityScan) -> None: ...
+    def latest_scan(self, *, finished: bool) -> IntegrityScan | None: ...
 
 
 class UnitOfWork(Protocol):

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 
 _logger = logging.getLogger(__name__)
 ANCHOR_LOCK_KEY = 0x45564944  # "EVID"
+SCAN_LOCK_KEY = 0x45565343  # "EVSC": the integrity scanner
 
 
 class PgAdvisoryLock:
@@ -70,8 +71,9 @@ class FileLock:
             self._handle = None
 
 
-def leader_lock(engine: Engine, var_dir: Path) -> PgAdvisoryLock | FileLock:
-    """The right lock for this database."""
+def leader_lock(engine: Engine, var_dir: Path, *, key: int = ANCHOR_LOCK_KEY,
+                name: str = "anchor") -> PgAdvisoryLock | FileLock:
+    """The right lock for this database (``key``/``name`` tell different leaders apart)."""
     if engine.dialect.name == "postgresql":
-        return PgAdvisoryLock(engine)
-    return FileLock(var_dir / "anchor.lock")
+        return PgAdvisoryLock(engine, key)
+    return FileLock(var_dir / f"{name}.lock")

@@ -14,9 +14,9 @@ from pydantic import SecretStr
 from evidence_service import __version__
 from evidence_service.adapters.db import SqlUnitOfWork, make_engine, make_session_factory, upgrade
 from evidence_service.adapters.jobs import InProcessJobRunner
-from evidence_service.adapters.locks import leader_lock
+from evidence_service.adapters.locks import SCAN_LOCK_KEY, leader_lock
 from evidence_service.adapters.video import VideoPipelineAnalyzer
-from evidence_service.api import errors, metrics
+from evidence_service.api import errors, metrics, security
 from evidence_service.api.deps import Services
 from evidence_service.api.routes import (
     analysis,
@@ -24,6 +24,7 @@ from evidence_service.api.routes import (
     cases,
     custody,
     health,
+    integrity,
     transfers,
     uploads,
     verify,
@@ -43,6 +44,7 @@ from evidence_service.services.grading import GradingService
 from evidence_service.services.graph import GraphService
 from evidence_service.services.identity import IdentityService
 from evidence_service.services.ingest import IngestService
+from evidence_service.services.integrity import IntegrityScanner, IntegrityWorker
 from evidence_service.services.transfer import TransferService
 from evidence_service.services.verification import VerificationService
 
@@ -125,7 +127,9 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     return Services(
         settings=settings, engine=engine, store=store,
         identity=IdentityService(uow=uow, clock=clock, jwt_secret=settings.resolved_jwt_secret(),
-                                 jwt_ttl=timedelta(seconds=settings.jwt_ttl_seconds)),
+                                 jwt_ttl=timedelta(seconds=settings.jwt_ttl_seconds),
+                                 previous_secrets=[s.get_secret_value()
+                                                   for s in settings.jwt_previous_secrets]),
         cases=CaseService(uow=uow, clock=clock),
         ingest=IngestService(uow=uow, store=store, spool_dir=settings.resolved_spool_dir,
                              clock=clock, max_upload_bytes=settings.max_upload_bytes,
@@ -148,6 +152,13 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
             negative_list=settings.resolved_negative_list),
         graph=GraphService(uow=uow),
         analysis=build_analysis(settings, uow=uow, store=store, clock=clock),
+        integrity=IntegrityScanner(uow=uow, store=store, clock=clock,
+                                   bytes_per_second=settings.integrity.bytes_per_second,
+                                   enabled=settings.integrity.enabled,
+                                   interval=settings.integrity.interval_seconds,
+                                   on_bytes=metrics.INTEGRITY_BYTES_SCANNED.inc),
+        integrity_lock=leader_lock(engine, settings.var_dir, key=SCAN_LOCK_KEY,
+                                   name="integrity"),
     )
 
 
@@ -200,9 +211,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                      interval=settings.anchor_interval)
             worker.start()
         runner = start_job_runner(settings, services.analysis)
+        scanner = None
+        if settings.integrity.enabled:
+            scanner = IntegrityWorker(services.integrity, services.integrity_lock,
+                                      interval=settings.integrity.interval_seconds)
+            scanner.start()
         try:
             yield
         finally:
+            if scanner is not None:
+                scanner.stop()
             if runner is not None:
                 runner.stop()
             if worker is not None:
@@ -212,8 +230,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Evidence custody service", version=__version__, lifespan=lifespan)
     app.state.services = services
     errors.install(app)
+    security.install(app, cors_origins=settings.cors_origins)
     app.include_router(graph_routes.router)  # before cases: /items/search beats /items/{id}
-    for module in (health, auth, cases, custody, transfers, analysis, uploads, verify):
+    for module in (health, auth, cases, custody, transfers, analysis, uploads, verify,
+                   integrity):
         app.include_router(module.router)
     metrics.UPLOADS_IN_PROGRESS.set_function(services.uploads_in_progress)
+    metrics.bind_integrity(services.integrity)
     return app

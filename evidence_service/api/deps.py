@@ -24,6 +24,7 @@ from evidence_service.services.grading import GradingService
 from evidence_service.services.graph import GraphService
 from evidence_service.services.identity import IdentityService
 from evidence_service.services.ingest import IngestService
+from evidence_service.services.integrity import IntegrityScanner
 from evidence_service.services.transfer import TransferService
 from evidence_service.services.verification import VerificationService
 
@@ -52,6 +53,8 @@ class Services:
     transfers: TransferService
     graph: GraphService
     analysis: AnalysisService
+    integrity: IntegrityScanner
+    integrity_lock: LeaderLock
 
     def close(self) -> None:
         """Stop the supervised chain node (if any) and close database connections."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from typing import TypeVar
@@ -76,9 +77,15 @@ def _text(meta: dict[str, bytes], key: str) -> str | None:
     if raw is None or raw == b"":
         return None
     try:
-        return raw.decode("utf-8", errors="strict")
+        value = raw.decode("utf-8", errors="strict")
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"Upload-Metadata {key!r} is not valid UTF-8") from exc
+    # free-text values are stored and shown, and PostgreSQL cannot store NUL in text at all
+    # (the file name, media type and case id have rules and errors of their own)
+    free_text = key.startswith("tag_") or key in _CAPTURE
+    if free_text and any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise InvalidInput(f"Upload-Metadata {key!r} contains control characters")
+    return value
 
 
 def _required(meta: dict[str, bytes], key: str) -> str:

@@ -406,3 +406,28 @@ class DerivedArtefact(_Frozen):
     derived_from_sha256: str
     log_index: int
     created_at: datetime
+
+
+class IntegrityScan(_Frozen):
+    """One pass of the integrity scanner over every stored object (``running`` until done).
+
+    ``items_checked`` / ``items_total`` (and the same for artefacts) is the pass's coverage.
+    """
+
+    id: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    status: Literal["running", "done", "failed"] = "running"
+    items_total: int = 0
+    items_checked: int = 0
+    artefacts_total: int = 0
+    artefacts_checked: int = 0
+    bytes_scanned: int = 0
+    mismatches: int = 0
+    error: str | None = None
+
+    @property
+    def coverage(self) -> float:
+        """Objects checked / objects that existed when the pass started (1.0 when none)."""
+        total = self.items_total + self.artefacts_total
+        return 1.0 if total == 0 else (self.items_checked + self.artefacts_checked) / total

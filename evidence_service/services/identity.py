@@ -65,10 +65,13 @@ class IdentityService:
     """Creates identities and turns credentials into a :class:`Principal`."""
 
     def __init__(self, *, uow: UnitOfWork, clock: Clock, jwt_secret: str,
-                 jwt_ttl: timedelta) -> None:
+                 jwt_ttl: timedelta, previous_secrets: Sequence[str] = ()) -> None:
         self._uow = uow
         self._clock = clock
         self._secret = jwt_secret
+        #: Verification keys, current first: tokens signed before a rotation stay valid
+        #: until they expire; nothing new is signed with an old secret.
+        self._keys = (jwt_secret, *previous_secrets)
         self._ttl = jwt_ttl
 
     # -- administration ----------------------------------------------------------------------
@@ -187,19 +190,31 @@ class IdentityService:
             raise AuthenticationError("missing bearer token")
         if token.startswith(DEVICE_TOKEN_PREFIX):
             return self._authenticate_device(token)
-        try:
-            claims = jwt.decode(token, self._secret, algorithms=[_JWT_ALGORITHM],
-                                options={"require": ["exp", "iat", "sub"]})
-        except jwt.ExpiredSignatureError as exc:
-            raise AuthenticationError("token expired") from exc
-        except jwt.PyJWTError as exc:
-            raise AuthenticationError("invalid token") from exc
+        claims = self._decode(token)
         with self._uow(read_only=True) as repo:
             user = repo.get_user(str(claims["sub"]))
         if user is None or not user.active or claims.get("dept") != user.department_id:
             raise AuthenticationError("invalid token")
         return Principal(kind="user", id=user.id, department_id=user.department_id,
                          roles=user.roles, name=user.username)
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        """Claims of a JWT signed with the current or a previous secret.
+
+        Raises AuthenticationError (expired, forged, malformed)."""
+        for key in self._keys:
+            try:
+                claims: dict[str, Any] = jwt.decode(
+                    token, key, algorithms=[_JWT_ALGORITHM],
+                    options={"require": ["exp", "iat", "sub"]})
+                return claims
+            except jwt.InvalidSignatureError:
+                continue  # maybe signed before the last rotation
+            except jwt.ExpiredSignatureError as exc:
+                raise AuthenticationError("token expired") from exc
+            except jwt.PyJWTError as exc:
+                raise AuthenticationError("invalid token") from exc
+        raise AuthenticationError("invalid token")
 
     def _authenticate_device(self, token: str) -> Principal:
         with self._uow(read_only=True) as repo:

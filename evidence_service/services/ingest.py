@@ -59,7 +59,7 @@ from evidence_service.domain.rules import (
 )
 from evidence_service.ports import Clock, ObjectStore, UnitOfWork
 from evidence_service.services.analysis import enqueue, is_video
-from evidence_service.services.cases import WRITE_ROLES, require
+from evidence_service.services.cases import READ_ROLES, WRITE_ROLES, require
 
 _logger = logging.getLogger(__name__)
 UPLOAD_ROLES = (*WRITE_ROLES, Role.DEVICE)
@@ -151,8 +151,10 @@ class IngestService:
         """The upload if it belongs to the caller's department; raises NotFound.
 
         A receiving upload whose bytes are all in is finalised here, so a client that lost
-        the reply to its last PATCH sees the real outcome on its next HEAD.
+        the reply to its last PATCH sees the real outcome on its next HEAD. Raises
+        PermissionDenied for roles that may neither upload nor read evidence (system admins).
         """
+        require(principal, (*READ_ROLES, Role.DEVICE), "reading uploads")
         upload = self._load(principal, upload_id)
         if upload.status is UploadStatus.RECEIVING and upload.offset == upload.length:
             return self.open_writer(principal, upload_id, offset=upload.offset).close().upload

@@ -306,3 +306,18 @@ class DerivedArtefactRow(Base):
     derived_from_sha256: Mapped[str] = mapped_column(String(64))
     log_index: Mapped[int] = mapped_column(BigInteger, unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class IntegrityScanRow(Base):
+    __tablename__ = "integrity_scans"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16))
+    items_total: Mapped[int] = mapped_column(BigInteger)
+    items_checked: Mapped[int] = mapped_column(BigInteger)
+    artefacts_total: Mapped[int] = mapped_column(BigInteger)
+    artefacts_checked: Mapped[int] = mapped_column(BigInteger)
+    bytes_scanned: Mapped[int] = mapped_column(BigInteger)
+    mismatches: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)

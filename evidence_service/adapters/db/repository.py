@@ -24,6 +24,7 @@ from evidence_service.adapters.db.orm import (
     DeviceTokenRow,
     EvidenceItemRow,
     IntegrityAlertRow,
+    IntegrityScanRow,
     LogEntryRow,
     LogHeadRow,
     LogNodeRow,
@@ -43,6 +44,7 @@ from evidence_service.domain.models import (
     DeviceToken,
     EvidenceItem,
     IntegrityAlert,
+    IntegrityScan,
     LogLeaf,
     Transfer,
     Upload,
@@ -446,6 +448,44 @@ class SqlRepository:
 
     def get_artefact(self, artefact_id: str) -> DerivedArtefact | None:
         return _model(DerivedArtefact, self._s.get(DerivedArtefactRow, artefact_id))
+
+
+    # integrity scanning (across departments: the scanner is the service itself)
+    def scannable_items(self, *, after: str | None, limit: int) -> Sequence[EvidenceItem]:
+        q = select(EvidenceItemRow).where(EvidenceItemRow.storage_key.is_not(None),
+                                          EvidenceItemRow.log_index.is_not(None))
+        if after is not None:
+            q = q.where(EvidenceItemRow.id > after)
+        return _models(EvidenceItem,
+                       self._s.scalars(q.order_by(EvidenceItemRow.id).limit(limit)).all())
+
+    def scannable_artefacts(self, *, after: str | None, limit: int) -> Sequence[DerivedArtefact]:
+        q = select(DerivedArtefactRow)
+        if after is not None:
+            q = q.where(DerivedArtefactRow.id > after)
+        return _models(DerivedArtefact,
+                       self._s.scalars(q.order_by(DerivedArtefactRow.id).limit(limit)).all())
+
+    def count_scannable(self) -> tuple[int, int]:
+        items = self._s.scalar(select(func.count()).where(
+            EvidenceItemRow.storage_key.is_not(None), EvidenceItemRow.log_index.is_not(None)))
+        artefacts = self._s.scalar(select(func.count()).select_from(DerivedArtefactRow))
+        return int(items or 0), int(artefacts or 0)
+
+    def count_open_alerts(self) -> int:
+        q = select(func.count()).where(IntegrityAlertRow.resolved_at.is_(None))
+        return int(self._s.scalar(q) or 0)
+
+    def save_scan(self, scan: IntegrityScan) -> None:
+        self._s.merge(IntegrityScanRow(**_values(scan)))
+        self._s.flush()
+
+    def latest_scan(self, *, finished: bool) -> IntegrityScan | None:
+        q = select(IntegrityScanRow)
+        if finished:
+            q = q.where(IntegrityScanRow.finished_at.is_not(None))
+        return _model(IntegrityScan, self._s.scalar(
+            q.order_by(IntegrityScanRow.started_at.desc()).limit(1)))
 
 
 class SqlUnitOfWork:

@@ -1,0 +1,41 @@
+"""Security headers on every response, and CORS only for the origins configured."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+
+_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+}
+_HSTS = "max-age=31536000; includeSubDomains"
+
+
+def install(app: FastAPI, *, cors_origins: list[str]) -> None:
+    """Add the header middleware; CORS only when ``cors_origins`` names any (none by default)."""
+
+    @app.middleware("http")
+    async def security_headers(request: Request,
+                               call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        for name, value in _HEADERS.items():
+            response.headers.setdefault(name, value)
+        if response.headers.get("content-type", "").startswith("application/json"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        if request.url.scheme == "https":
+            response.headers.setdefault("Strict-Transport-Security", _HSTS)
+        return response
+
+    if cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=cors_origins, allow_credentials=False,
+                           allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD",
+                                          "OPTIONS"],
+                           allow_headers=["Authorization", "Content-Type", "Tus-Resumable",
+                                          "Upload-Length", "Upload-Offset", "Upload-Metadata"],
+                           expose_headers=["Location", "Upload-Offset", "Upload-Length",
+                                           "Tus-Resumable", "Evidence-Item-Id"])
