@@ -27,6 +27,7 @@ ERROR_TABLE: list[tuple[type[e.EvidenceError], int, str]] = [
     (e.TransferBlocked, 409, "transfer_blocked"),
     (e.IntegrityFailure, 409, "integrity_failure"),
     (e.Conflict, 409, "conflict"),
+    (e.TooManyAttempts, 429, "too_many_attempts"),
     (e.AuthenticationError, 401, "unauthenticated"),
     (e.PermissionDenied, 403, "forbidden"),
     (e.StorageUnavailable, 503, "storage_unavailable"),
@@ -51,6 +52,8 @@ def _headers(exc: e.EvidenceError, status: int) -> dict[str, str]:
         headers["WWW-Authenticate"] = "Bearer"
     if status == 503:
         headers["Retry-After"] = "5"
+    if isinstance(exc, e.TooManyAttempts):
+        headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, e.UploadOffsetMismatch):
         headers["Upload-Offset"] = str(exc.expected)
     return headers

@@ -16,6 +16,7 @@ HTTP status and public message::
     │   ├── TransferBlocked              grading, approval or the negative list forbid it
     │   └── IntegrityFailure             re-verification found altered or unprovable evidence
     ├── AuthenticationError              missing, expired or forged credentials
+    │   └── TooManyAttempts              login locked for a while after repeated failures
     ├── PermissionDenied                 authenticated, but the role does not allow it
     ├── AnalysisFailed                   the analysis tools failed on a file they should handle
     ├── StorageUnavailable               the object store could not be reached (retry later)
@@ -92,6 +93,14 @@ class IntegrityFailure(Conflict):
 
 class AuthenticationError(EvidenceError):
     """Credentials are missing, expired, revoked or forged."""
+
+
+class TooManyAttempts(AuthenticationError):
+    """Too many failed logins for this username or client; ``retry_after`` in seconds."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class PermissionDenied(EvidenceError):

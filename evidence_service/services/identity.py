@@ -32,6 +32,7 @@ from evidence_service.domain.models import (
 )
 from evidence_service.domain.rules import is_canonical_uuid
 from evidence_service.ports import Clock, UnitOfWork
+from evidence_service.services.throttle import LoginThrottle
 
 _logger = logging.getLogger(__name__)
 DEVICE_TOKEN_PREFIX = "evd_"
@@ -73,6 +74,10 @@ class IdentityService:
         #: until they expire; nothing new is signed with an old secret.
         self._keys = (jwt_secret, *previous_secrets)
         self._ttl = jwt_ttl
+        #: 5 failures lock a username for 15 min; 30 lock a client address (an office
+        #: behind one NAT must not be locked out by one person's typos).
+        self._user_throttle = LoginThrottle(limit=5)
+        self._client_throttle = LoginThrottle(limit=30)
 
     # -- administration ----------------------------------------------------------------------
     def create_department(self, actor: Principal | None, *, code: str, name: str,
@@ -162,8 +167,26 @@ class IdentityService:
                 raise NotFound("device token not found")
 
     # -- authentication -----------------------------------------------------------------------
-    def login(self, username: str, password: str) -> tuple[str, User]:
-        """Check a password and return a signed JWT. Raises AuthenticationError."""
+    def login(self, username: str, password: str, *, client: str = "") -> tuple[str, User]:
+        """Check a password and return a signed JWT.
+
+        Raises AuthenticationError, and TooManyAttempts while the username or the client
+        address is locked out after repeated failures.
+        """
+        user_keys, client_keys = [username.casefold()], [client] if client else []
+        now = self._clock.now()
+        self._user_throttle.check(user_keys, now)
+        self._client_throttle.check(client_keys, now)
+        try:
+            token, user = self._check_password(username, password)
+        except AuthenticationError:
+            self._user_throttle.failed(user_keys, now)
+            self._client_throttle.failed(client_keys, now)
+            raise
+        self._user_throttle.succeeded(user_keys)
+        return token, user
+
+    def _check_password(self, username: str, password: str) -> tuple[str, User]:
         with self._uow(read_only=True) as repo:
             user = repo.get_user_by_username(username)
         try:

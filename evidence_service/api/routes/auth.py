@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from evidence_service.api.deps import CurrentPrincipal, ServicesDep
 from evidence_service.api.guards import GuardedRoute
@@ -22,9 +22,10 @@ router = APIRouter(tags=["identity"], route_class=GuardedRoute)
 
 
 @router.post("/auth/login", response_model=TokenOut)
-def login(body: LoginIn, services: ServicesDep) -> TokenOut:
-    """Exchange a username and password for a JWT."""
-    token, user = services.identity.login(body.username, body.password)
+def login(body: LoginIn, services: ServicesDep, request: Request) -> TokenOut:
+    """Exchange a username and password for a JWT (429 after repeated failures)."""
+    host = request.client.host if request.client else ""
+    token, user = services.identity.login(body.username, body.password, client=host)
     return TokenOut(access_token=token, expires_in=services.settings.jwt_ttl_seconds,
                     user_id=user.id, department_id=user.department_id, roles=sorted(user.roles))
 

@@ -433,3 +433,17 @@ def test_control_characters_in_json_text(api: Api, stored: Stored, path: str, us
     assert_error(r, 422, "invalid_request")
     cases = api.client.get("/cases", headers=api.auth("officer")).json()
     assert [c["id"] for c in cases] == [stored.case_id]
+
+
+def test_repeated_failed_logins_lock_the_username_with_429(api: Api) -> None:
+    for _ in range(5):
+        r = api.client.post("/auth/login", json={"username": "reviewer", "password": "nope"})
+        assert r.status_code == 401
+    locked = api.client.post("/auth/login",
+                             json={"username": "reviewer", "password": "correct horse battery"})
+    assert locked.status_code == 429
+    assert locked.json()["error"]["code"] == "too_many_attempts"
+    assert int(locked.headers["Retry-After"]) > 0
+    other = api.client.post("/auth/login",
+                            json={"username": "officer", "password": "correct horse battery"})
+    assert other.status_code == 200
