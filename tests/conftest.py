@@ -68,6 +68,23 @@ def s3_endpoint() -> Iterator[S3Endpoint]:
         stop(process)
 
 
+@pytest.fixture
+def own_pg_database(pg_database: str) -> Iterator[str]:
+    """A PostgreSQL database for one test alone (for tests whose servers create demo
+    accounts or otherwise need an empty database), dropped afterwards."""
+    base = pg_database.rsplit("/", 1)[0] + "/postgres"
+    name = f"evidence_own_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, dropped afterwards."""

@@ -35,14 +35,14 @@ _ANCHORED = re.compile(r"head (\d+) anchored in block")
 
 @pytest.fixture
 def two_servers(request: pytest.FixtureRequest, tmp_path: Path,
-                pg_database: str) -> Iterator[tuple[LiveServer, LiveServer]]:
+                own_pg_database: str) -> Iterator[tuple[LiveServer, LiveServer]]:
     binary = require_anvil(request.config)
     with running_node(node_config(binary)) as node:
         record, _ = deploy(connect(node), Accounts.dev())
         keystore = tmp_path / "anchorer.json"
         create_keystore(keystore, password="keystore password",
                         private_key=bytes(dev_account(MNEMONIC, index=1).key), scrypt_n=2**12)
-        env = {"EVIDENCE_DATABASE_URL": pg_database, "EVIDENCE_LEDGER__MODE": "external",
+        env = {"EVIDENCE_DATABASE_URL": own_pg_database, "EVIDENCE_LEDGER__MODE": "external",
                "EVIDENCE_LEDGER__RPC_URL": node.rpc_url,
                "EVIDENCE_LEDGER__CONTRACT_ADDRESS": record.address,
                "EVIDENCE_LEDGER__KEYSTORE": str(keystore),
