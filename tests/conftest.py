@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.support.moto import S3Endpoint, parse_test_url, start_moto_server, stop
+from tests.support.postgres import scratch_database
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 pytest_plugins = ["tests.support.anvil_fixtures"]
@@ -72,17 +73,8 @@ def s3_endpoint() -> Iterator[S3Endpoint]:
 def own_pg_database(pg_database: str) -> Iterator[str]:
     """A PostgreSQL database for one test alone (for tests whose servers create demo
     accounts or otherwise need an empty database), dropped afterwards."""
-    base = pg_database.rsplit("/", 1)[0] + "/postgres"
-    name = f"evidence_own_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(pg_database, prefix="evidence_own") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

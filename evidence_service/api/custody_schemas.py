@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from evidence_service.domain.models import (
+    Anchor,
     ChainStep,
     Classification,
     IntegrityAlert,
@@ -22,7 +23,9 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class AnchorFacts(BaseModel):
+class AnchorOut(BaseModel):
+    """An anchored tree head: where and when the chain recorded it."""
+
     tree_size: int
     root: str
     tx_hash: str
@@ -30,6 +33,12 @@ class AnchorFacts(BaseModel):
     block_time: datetime
     chain_id: int
     contract: str
+
+    @classmethod
+    def of(cls, anchor: Anchor) -> AnchorOut:
+        return cls(tree_size=anchor.tree_size, root=anchor.root, tx_hash=anchor.tx_hash,
+                   block_number=anchor.block_number, block_time=anchor.block_time,
+                   chain_id=anchor.chain_id, contract=anchor.contract_address)
 
 
 class CustodyEventOut(BaseModel):
@@ -51,7 +60,7 @@ class CustodyEventOut(BaseModel):
     tree_size: int | None
     root: str | None
     inclusion_proof: list[str]
-    anchor: AnchorFacts | None
+    anchor: AnchorOut | None
 
     @classmethod
     def of(cls, entry: TimelineEntry) -> CustodyEventOut:
@@ -62,10 +71,7 @@ class CustodyEventOut(BaseModel):
                    note=e.note, log_index=e.log_index, leaf_hash=entry.leaf_hash,
                    anchored=entry.anchored, tree_size=entry.tree_size, root=entry.root,
                    inclusion_proof=entry.inclusion_proof,
-                   anchor=None if a is None else AnchorFacts(
-                       tree_size=a.tree_size, root=a.root, tx_hash=a.tx_hash,
-                       block_number=a.block_number, block_time=a.block_time,
-                       chain_id=a.chain_id, contract=a.contract_address))
+                   anchor=None if a is None else AnchorOut.of(a))
 
 
 class ApprovalIn(_In):

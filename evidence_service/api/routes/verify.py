@@ -14,6 +14,7 @@ import anyio
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
+from evidence_service.api.custody_schemas import AnchorOut
 from evidence_service.api.deps import ClientDep, CurrentPrincipal, ServicesDep
 from evidence_service.api.guards import GuardedRoute
 from evidence_service.domain.errors import InvalidInput
@@ -21,16 +22,6 @@ from evidence_service.services.verification import Verdict
 
 router = APIRouter(tags=["verification"], route_class=GuardedRoute)
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
-
-
-class AnchorOut(BaseModel):
-    tree_size: int
-    root: str
-    tx_hash: str
-    block_number: int
-    block_time: datetime
-    chain_id: int
-    contract: str
 
 
 class VerdictOut(BaseModel):
@@ -51,10 +42,7 @@ class VerdictOut(BaseModel):
         return cls(verdict=v.verdict, reasons=v.reasons, registered_at=v.registered_at,
                    leaf_index=v.leaf_index, tree_size=v.tree_size, root=v.root,
                    inclusion_proof=v.inclusion_proof, **digests,
-                   anchor=None if a is None else AnchorOut(
-                       tree_size=a.tree_size, root=a.root, tx_hash=a.tx_hash,
-                       block_number=a.block_number, block_time=a.block_time,
-                       chain_id=a.chain_id, contract=a.contract_address))
+                   anchor=None if a is None else AnchorOut.of(a))
 
 
 @router.get("/verify/{digest}", response_model=VerdictOut)

@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
 
 from ledger_node import create_keystore, dev_account
 from tests.support import video_media as vm
@@ -38,6 +37,7 @@ from tests.support.anvil import (
 )
 from tests.support.api import encode_metadata
 from tests.support.live import LiveServer
+from tests.support.postgres import scratch_database
 from tests.support.workers import LiveWorker, require_redis
 
 pytestmark = [pytest.mark.db, pytest.mark.ledger, pytest.mark.ffmpeg, pytest.mark.slow]
@@ -55,21 +55,10 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def fresh_database() -> Iterator[str]:
+def fresh_database(pg_database: str) -> Iterator[str]:
     """A PostgreSQL database of its own (the demo accounts are created on first start)."""
-    import os
-
-    base = os.environ["TEST_POSTGRES_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
-    name = f"evidence_scale_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(pg_database, prefix="evidence_scale") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
