@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from evidence_service.domain.log_segment import LogSegment
 from evidence_service.domain.models import (
     AnalysisJob,
     AnalysisOptions,
@@ -60,6 +61,10 @@ class ObjectStore(Protocol):
 
     def check(self) -> None:
         """Raise StorageUnavailable unless the backend is reachable and writable."""
+        ...
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """Every stored key starting with ``prefix``, sorted; raises StorageUnavailable."""
         ...
 
 
@@ -124,6 +129,14 @@ class Repository(Protocol):
         ...
     def get_anchor(self, tree_size: int) -> Anchor | None: ...
     def mark_items_anchored(self, tree_size: int) -> int: ...
+
+    # sealed log segments in object storage (services/log_archive.py)
+    def list_log_leaves(self, start: int, end: int) -> Sequence[LogLeaf]:
+        """The leaves ``[start, end)`` in index order."""
+        ...
+    def add_log_segment(self, segment: LogSegment) -> None: ...
+    def last_log_segment(self) -> LogSegment | None: ...
+    def mark_log_segment_stored(self, first_index: int, at: datetime) -> None: ...
 
     # custody, transfers, approvals, alerts
     def set_department_address(self, department_id: str, address: str) -> None: ...
@@ -225,6 +238,38 @@ class LedgerAnchor(Protocol):
 
     def anchored(self, tree_size: int) -> tuple[bytes, AnchorReceipt] | None:
         """Root and receipt facts of an on-chain head, or None if that size was never anchored."""
+        ...
+
+
+@dataclass(frozen=True)
+class AnchoredHead:
+    """A tree head as the registry's ``Anchored`` event records it."""
+
+    tree_size: int
+    root: bytes
+    tx_hash: str
+    block_number: int
+    block_time: datetime
+
+
+class AnchorHistory(Protocol):
+    """Read-only view of every head the registry holds (log recovery compares with it).
+
+    Every method raises ChainUnavailable when the node cannot be reached.
+    """
+
+    @property
+    def chain_id(self) -> int: ...
+    @property
+    def contract_address(self) -> str: ...
+
+    def anchored_heads(self, *, from_block: int = 0) -> Sequence[AnchoredHead]:
+        """Every anchored head, by increasing tree size (the ``Anchored`` events from
+        ``from_block`` on, e.g. the registry's deployment block)."""
+        ...
+
+    def anchored_root(self, tree_size: int) -> bytes | None:
+        """The root ``anchorOf(tree_size)`` returns now, or None if never anchored."""
         ...
 
 

@@ -13,8 +13,10 @@ from web3.exceptions import Web3Exception
 
 from contracts import load_artifact
 from evidence_service.domain.errors import ChainUnavailable, Conflict
+from evidence_service.ports import AnchoredHead
 
 _logger = logging.getLogger(__name__)
+_LOG_CHUNK_BLOCKS = 10_000
 
 
 @dataclass(frozen=True)
@@ -27,8 +29,13 @@ class ChainReceipt:
 class ChainAnchor:
     """Publishes tree heads with the anchoring account's key and reads them back."""
 
-    def __init__(self, *, rpc_url: str, contract_address: str, signer: LocalAccount,
+    def __init__(self, *, rpc_url: str, contract_address: str, signer: LocalAccount | None,
                  expected_chain_id: int | None = None, timeout: float = 30.0) -> None:
+        """Bind to the registry at ``contract_address``; ``signer`` None makes it read-only.
+
+        Raises ChainUnavailable when the node does not answer, Conflict for another chain id
+        or other code at the address.
+        """
         self._w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
         self._signer = signer
         self._timeout = timeout
@@ -52,11 +59,15 @@ class ChainAnchor:
 
     def publish(self, tree_size: int, root: bytes) -> ChainReceipt:
         """Send ``anchor(tree_size, root)`` and wait for the receipt; ChainUnavailable if down."""
+        signer = self._signer
+        if signer is None:
+            raise Conflict("this chain binding is read-only: it has no anchoring key")
+
         def send() -> Any:
-            address = self._signer.address
+            address = signer.address
             tx = self._contract.functions.anchor(tree_size, root).build_transaction({
                 "from": address, "nonce": self._w3.eth.get_transaction_count(address, "pending")})
-            signed = self._signer.sign_transaction(tx)  # type: ignore[arg-type]
+            signed = signer.sign_transaction(tx)  # type: ignore[arg-type]
             tx_hash = self._w3.eth.send_raw_transaction(signed.raw_transaction)
             return self._w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self._timeout)
 
@@ -92,3 +103,32 @@ class ChainAnchor:
         tx_hash = logs[0]["transactionHash"].to_0x_hex()
         return bytes(root), ChainReceipt(tx_hash=tx_hash, block_number=int(block_number),
                                          block_time=datetime.fromtimestamp(timestamp, UTC))
+
+    def anchored_root(self, tree_size: int) -> bytes | None:
+        """The root ``anchorOf(tree_size)`` returns, or None if that size was never anchored."""
+        root, _timestamp, block_number = self._call(
+            lambda: self._contract.functions.anchorOf(tree_size).call(), "read anchorOf")
+        return bytes(root) if block_number else None
+
+    def anchored_heads(self, *, from_block: int = 0,
+                       chunk: int = _LOG_CHUNK_BLOCKS) -> list[AnchoredHead]:
+        """Every head the registry's ``Anchored`` events record, by tree size.
+
+        Reads the events in ranges of ``chunk`` blocks (nodes cap ``eth_getLogs`` ranges).
+        Raises ChainUnavailable.
+        """
+        latest = int(self._call(lambda: self._w3.eth.block_number, "read the block number"))
+        heads: list[AnchoredHead] = []
+        start = from_block
+        while start <= latest:
+            stop = min(latest, start + chunk - 1)
+            logs = self._call(lambda a=start, b=stop: self._contract.events.Anchored().get_logs(
+                from_block=a, to_block=b), f"read Anchored events of blocks {start}-{stop}")
+            heads.extend(AnchoredHead(
+                tree_size=int(log["args"]["treeSize"]), root=bytes(log["args"]["root"]),
+                tx_hash=log["transactionHash"].to_0x_hex(),
+                block_number=int(log["blockNumber"]),
+                block_time=datetime.fromtimestamp(int(log["args"]["timestamp"]), UTC))
+                for log in logs)
+            start = stop + 1
+        return sorted(heads, key=lambda head: head.tree_size)

@@ -45,6 +45,7 @@ from evidence_service.services.graph import GraphService
 from evidence_service.services.identity import IdentityService
 from evidence_service.services.ingest import IngestService
 from evidence_service.services.integrity import IntegrityScanner, IntegrityWorker
+from evidence_service.services.log_archive import LogArchive
 from evidence_service.services.transfer import TransferService
 from evidence_service.services.verification import VerificationService
 
@@ -122,7 +123,9 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     store = build_store(settings)
     ledger = build_ledger(settings)
     custody = CustodyService(uow=uow, clock=clock, store=store)
-    anchoring = (AnchoringService(uow=uow, ledger=ledger.anchor, clock=clock)
+    archive = LogArchive(uow=uow, store=store, clock=clock,
+                         work_dir=settings.resolved_spool_dir / "segments")
+    anchoring = (AnchoringService(uow=uow, ledger=ledger.anchor, clock=clock, archive=archive)
                  if ledger is not None else None)
     return Services(
         settings=settings, engine=engine, store=store,

@@ -7,7 +7,16 @@ import sys
 import typer
 from rich.console import Console
 
-from evidence_service.cli import analysis, custody, items, server, upload, verify, worker
+from evidence_service.cli import (
+    analysis,
+    custody,
+    items,
+    recovery,
+    server,
+    upload,
+    verify,
+    worker,
+)
 from evidence_service.domain.errors import EvidenceError
 from evidence_service.logging_setup import configure
 
@@ -31,6 +40,7 @@ app.command()(custody.approve)
 app.command()(custody.export)
 app.add_typer(custody.transfer_app, name="transfer")
 app.add_typer(verify.log_app, name="log")
+app.command("recover-log")(recovery.recover_log)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,

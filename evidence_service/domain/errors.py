@@ -15,6 +15,8 @@ HTTP status and public message::
     │   ├── UploadBusy                   another request is writing this upload
     │   ├── TransferBlocked              grading, approval or the negative list forbid it
     │   └── IntegrityFailure             re-verification found altered or unprovable evidence
+    │       ├── CorruptSegment           a sealed log segment in storage is damaged
+    │       └── SegmentGap               sealed log segments are missing or overlap
     ├── AuthenticationError              missing, expired or forged credentials
     │   └── TooManyAttempts              login locked for a while after repeated failures
     ├── PermissionDenied                 authenticated, but the role does not allow it
@@ -89,6 +91,14 @@ class TransferBlocked(Conflict):
 
 class IntegrityFailure(Conflict):
     """Re-verification found evidence that is altered, missing or not provable on-chain."""
+
+
+class CorruptSegment(IntegrityFailure):
+    """A sealed segment of the evidence log does not hash to its record or cannot be read."""
+
+
+class SegmentGap(IntegrityFailure):
+    """The sealed segments of the evidence log do not cover it contiguously from leaf 0."""
 
 
 class AuthenticationError(EvidenceError):

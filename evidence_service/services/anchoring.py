@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass
 
 from evidence_service.domain import merkle_log
-from evidence_service.domain.errors import ChainUnavailable, Conflict
+from evidence_service.domain.errors import ChainUnavailable, Conflict, StorageUnavailable
 from evidence_service.domain.models import Anchor
 from evidence_service.ports import (
     AnchorReceipt,
@@ -26,6 +26,7 @@ from evidence_service.ports import (
     Repository,
     UnitOfWork,
 )
+from evidence_service.services.log_archive import LogArchive
 
 _logger = logging.getLogger(__name__)
 
@@ -41,10 +42,12 @@ class _RepoNodes:
 class AnchoringService:
     """Publishes tree heads and records them."""
 
-    def __init__(self, *, uow: UnitOfWork, ledger: LedgerAnchor, clock: Clock) -> None:
+    def __init__(self, *, uow: UnitOfWork, ledger: LedgerAnchor, clock: Clock,
+                 archive: LogArchive | None = None) -> None:
         self._uow = uow
         self.ledger = ledger
         self._clock = clock
+        self._archive = archive  # seals the entries into object storage before each head
 
     def reconcile(self) -> Anchor | None:
         """Record a head the chain holds but the database does not (a crash after sending)."""
@@ -79,6 +82,8 @@ class AnchoringService:
             root = merkle_log.root(_RepoNodes(repo), size)
         if self.ledger.latest_tree_size() >= size:
             return self.reconcile()
+        if self._archive is not None:
+            self._archive.seal(size)  # a head goes on-chain only once storage holds its entries
         receipt = self.ledger.publish(size, root)
         with self._uow() as repo:
             return self._record(repo, size, root, receipt)
@@ -128,10 +133,10 @@ class AnchoringWorker:
                         self._service.reconcile()
                     self._service.anchor_once()
                 delay = self._interval
-            except ChainUnavailable as exc:
+            except (ChainUnavailable, StorageUnavailable) as exc:
                 delay = min(max(delay * 2, 1.0), self._max_backoff)
-                _logger.warning("anchoring paused, node unavailable (retry in %.0fs): %s",
-                                delay, exc)
+                _logger.warning("anchoring paused, node or store unavailable (retry in %.0fs): "
+                                "%s", delay, exc)
             except Exception:  # keep the worker alive; the error is logged with its cause
                 delay = min(max(delay * 2, 1.0), self._max_backoff)
                 _logger.exception("anchoring failed; retrying in %.0fs", delay)

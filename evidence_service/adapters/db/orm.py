@@ -197,6 +197,19 @@ class LogHeadRow(Base):
     size: Mapped[int] = mapped_column(BigInteger)
 
 
+class LogSegmentRow(Base):
+    """A range of the log sealed into an object-storage segment (services/log_archive.py)."""
+
+    __tablename__ = "log_segments"
+    first_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    end_index: Mapped[int] = mapped_column(BigInteger, unique=True)
+    key: Mapped[str] = mapped_column(String(128))
+    sha256: Mapped[str] = mapped_column(String(64))
+    root: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    stored_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class AnchorRow(Base):
     __tablename__ = "anchors"
     tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

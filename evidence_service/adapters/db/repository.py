@@ -28,10 +28,12 @@ from evidence_service.adapters.db.orm import (
     LogEntryRow,
     LogHeadRow,
     LogNodeRow,
+    LogSegmentRow,
     TransferRow,
     UploadRow,
     UserRow,
 )
+from evidence_service.domain.log_segment import LogSegment
 from evidence_service.domain.merkle_log import nodes_completed_by
 from evidence_service.domain.models import (
     AnalysisJob,
@@ -299,6 +301,26 @@ class SqlRepository:
              .where(EvidenceItemRow.status == "stored", EvidenceItemRow.log_index < tree_size)
              .values(status="anchored"))
         return int(self._s.execute(q).rowcount)  # type: ignore[attr-defined]
+
+    # sealed log segments
+    def list_log_leaves(self, start: int, end: int) -> Sequence[LogLeaf]:
+        q = (select(LogEntryRow).where(LogEntryRow.index >= start, LogEntryRow.index < end)
+             .order_by(LogEntryRow.index))
+        return [LogLeaf(index=row.index, leaf_hash=row.leaf_hash, entry=row.entry,
+                        kind=row.kind, item_id=row.item_id, created_at=row.created_at)
+                for row in self._s.scalars(q)]
+
+    def add_log_segment(self, segment: LogSegment) -> None:
+        self._s.add(LogSegmentRow(**_values(segment)))
+        self._s.flush()
+
+    def last_log_segment(self) -> LogSegment | None:
+        q = select(LogSegmentRow).order_by(LogSegmentRow.first_index.desc()).limit(1)
+        return _model(LogSegment, self._s.scalar(q))
+
+    def mark_log_segment_stored(self, first_index: int, at: datetime) -> None:
+        self._s.execute(update(LogSegmentRow).where(LogSegmentRow.first_index == first_index)
+                        .values(stored_at=at))
 
     # custody, transfers, approvals, alerts
     def set_department_address(self, department_id: str, address: str) -> None:

@@ -93,3 +93,18 @@ class FilesystemObjectStore:
         """Raise StorageUnavailable unless the root is a writable directory."""
         if not self.root.is_dir() or not os.access(self.root, os.W_OK):
             raise StorageUnavailable(f"object store root {self.root} is not writable")
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """Stored keys starting with ``prefix``, sorted (temporary files excluded).
+
+        Raises StorageUnavailable when the directory cannot be read.
+        """
+        folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        base = self._path(folder) if folder else self.root
+        try:
+            found = [path.relative_to(self.root).as_posix()
+                     for path in base.rglob("*") if path.is_file()]
+        except OSError as exc:
+            raise StorageUnavailable(f"filesystem store failed to list {prefix}: {exc}") from exc
+        return sorted(key for key in found
+                      if key.startswith(prefix) and not key.rsplit("/", 1)[-1].startswith("."))

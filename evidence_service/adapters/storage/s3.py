@@ -261,6 +261,13 @@ class S3ObjectStore:
         if not found:
             raise StorageUnavailable(f"object store bucket {self.bucket} does not exist")
 
+    def list_keys(self, prefix: str) -> list[str]:
+        """Keys (current versions) starting with ``prefix``, sorted; StorageUnavailable."""
+        with self._translate("list"):
+            names = [obj.object_name for obj in
+                     self._client.list_objects(self.bucket, prefix=prefix, recursive=True)]
+        return sorted(name for name in names if name is not None)
+
 
 def _describe(exc: BaseException) -> str:
     """Short, secret-free description of a backend failure."""
