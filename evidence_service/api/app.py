@@ -56,8 +56,9 @@ if TYPE_CHECKING:
 _logger = logging.getLogger(__name__)
 
 
-def build_store(settings: Settings) -> ObjectStore:
-    """The object store the settings select."""
+def build_store(settings: Settings, *, setup: bool = True) -> ObjectStore:
+    """The object store the settings select; ``setup`` creates and configures the bucket
+    (off for readers such as log recovery, which only check that it answers)."""
     if settings.storage_backend == "s3":
         from evidence_service.adapters.storage.s3 import S3ObjectStore
 
@@ -67,7 +68,10 @@ def build_store(settings: Settings) -> ObjectStore:
             secret_key=s3.secret_key.get_secret_value(), bucket=s3.bucket, region=s3.region,
             secure=s3.secure, retention_days=s3.retention_days, retention_mode=s3.retention_mode,
             part_size=s3.part_size)
-        store.ensure_bucket()
+        if setup:
+            store.ensure_bucket()
+        else:
+            store.check()
         return store
     from evidence_service.adapters.storage import FilesystemObjectStore
 

@@ -75,7 +75,7 @@ def recover_log(
         upgrade(engine)
         uow = SqlUnitOfWork(make_session_factory(engine))
         clock = SystemClock()
-        store = build_store(settings)
+        store = build_store(settings, setup=False)
         archive = LogArchive(uow=uow, store=store, clock=clock,
                              work_dir=settings.resolved_spool_dir / "segments")
         recovery = LogRecovery(uow=uow, archive=archive, clock=clock)

@@ -61,7 +61,8 @@ class LogSegment(BaseModel):
 
 @dataclass(frozen=True)
 class DecodedSegment:
-    """A segment's content: its entries and the tree head at its end."""
+    """A segment's content: its entries, the tree head at its end, and the SHA-256 of the
+    whole object (what ``sha256sum`` prints; the trailer covers every byte before it)."""
 
     first_index: int
     entries: tuple[bytes, ...]
@@ -141,7 +142,8 @@ def decode_segment(data: bytes, *, name: str) -> DecodedSegment:
         raise CorruptSegment(f"segment {name} holds {len(entries)} entries, its header says "
                              f"{header['count']}")
     return DecodedSegment(first_index=header["first_index"], entries=entries,
-                          root=bytes.fromhex(header["root"]), sha256=actual)
+                          root=bytes.fromhex(header["root"]),
+                          sha256=hashlib.sha256(data).hexdigest())
 
 
 def _header(line: bytes, name: str) -> dict[str, Any]:

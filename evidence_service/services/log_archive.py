@@ -117,13 +117,20 @@ class LogArchive:
             path = Path(tmp) / "segment"
             path.write_bytes(data)
             created = self.store.put_file(segment.key, path, size=len(data))
-        if not created and self.read(segment.key).sha256 != segment.sha256:
+        if not created and self._stored_sha256(segment.key) != segment.sha256:
             raise Conflict(f"segment {segment.key} already holds other bytes: does another "
                            "log write to this bucket?")
         with self._uow() as repo:
             repo.mark_log_segment_stored(segment.first_index, self._clock.now())
         _logger.info("sealed log entries %d..%d as %s (sha256 %s)", segment.first_index,
                      segment.end_index - 1, segment.key, segment.sha256)
+
+    def _stored_sha256(self, key: str) -> str:
+        digest = hashlib.sha256()
+        with self.store.open(key) as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+        return digest.hexdigest()
 
     def segment_keys(self) -> list[tuple[int, int, str]]:
         """``(first, end, key)`` of every stored segment, checked to cover ``[0, end)``.
