@@ -169,6 +169,8 @@ class LogRecovery:
     def _record_anchors(self, repo: Repository, history: AnchorHistory,
                         heads: tuple[HeadCheck, ...]) -> None:
         now = self._clock.now()
+        if heads:  # rows restored from an older backup beside the rebuilt log
+            repo.mark_items_anchored(max(head.tree_size for head in heads))
         for head in heads:
             assert head.local_root is not None  # equal heads have one
             repo.add_anchor(Anchor(

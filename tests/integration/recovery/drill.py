@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,10 +54,11 @@ def wait(predicate: object, timeout: float, what: str) -> None:
     raise AssertionError(f"{what} did not happen within {timeout} s")
 
 
-def fill_log(server: LiveServer, *, uploads: int) -> None:
-    """Register ``uploads`` items one after the other, each anchored before the next (so the
-    log is sealed in several segments), read one (a custody event) and wait until the whole
-    log is anchored."""
+def fill_log(server: LiveServer, *, uploads: int,
+             after_first: Callable[[], None] | None = None) -> None:
+    """Register ``uploads`` items one after the other (each read once: a custody event),
+    each anchored before the next, so the log is sealed in several segments; call
+    ``after_first`` once the first is anchored."""
     with httpx.Client(base_url=server.url, timeout=30) as client:
         api = Api(client=client)  # type: ignore[arg-type]
         api.tokens["officer"] = server.token("enf-officer")
@@ -65,6 +67,8 @@ def fill_log(server: LiveServer, *, uploads: int) -> None:
             api.upload("officer", case_id, os.urandom(2000 + n), filename=f"photo{n}.jpg",
                        kind="electronic_data")
             wait(lambda: _fully_anchored(client), 15, f"anchoring of upload {n}")
+            if n == 0 and after_first is not None:
+                after_first()
 
 
 def _fully_anchored(client: httpx.Client) -> bool:
