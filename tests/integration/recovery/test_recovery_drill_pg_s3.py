@@ -11,8 +11,10 @@ import pytest
 from minio import Minio
 from sqlalchemy import create_engine, text
 
+from ledger_node import DeploymentRecord, NodeConfig
 from tests.integration.recovery.drill import FAST, fill_log, recover, snapshot
-from tests.support.live import LiveServer
+from tests.support.anvil import running_node
+from tests.support.live import LiveServer, free_port
 from tests.support.moto import S3Endpoint
 
 pytestmark = [pytest.mark.ledger, pytest.mark.slow, pytest.mark.db, pytest.mark.minio]
@@ -48,7 +50,15 @@ def test_log_is_rebuilt_from_a_locked_bucket_into_postgres(
     assert len(segments) >= 2
     _drop_everything(own_pg_database)  # the database is lost
 
-    done = recover({**env, "EVIDENCE_VAR_DIR": str(server.var_dir)})
+    # the chain as an external network: a node of our own on the service's chain state, read
+    # without any key (the service's embedded ledger is switched off for the recovery)
+    record = DeploymentRecord.load(server.var_dir / "ledger" / "deployment.json")
+    with running_node(NodeConfig.dev(state_dir=server.var_dir / "ledger",
+                                     port=free_port())) as node:
+        done = recover({**env, "EVIDENCE_VAR_DIR": str(server.var_dir),
+                        "EVIDENCE_LEDGER__MODE": "off"},
+                       "--rpc", node.rpc_url, "--contract", record.address,
+                       "--from-block", str(record.block_number))
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"segments: {len(segments)} in the s3 store" in done.stdout
