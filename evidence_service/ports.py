@@ -68,6 +68,19 @@ class ObjectStore(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class NewLogLeaf:
+    """A leaf to append in bulk (log recovery): its entry and the row's columns."""
+
+    entry: bytes
+    leaf_hash: bytes
+    kind: str
+    item_id: str | None
+    at: datetime
+    sha256: str | None = None
+    sm3: str | None = None
+
+
 class Repository(Protocol):
     """Persistence for departments, users, cases, items and uploads (one unit of work)."""
 
@@ -131,8 +144,13 @@ class Repository(Protocol):
     def mark_items_anchored(self, tree_size: int) -> int: ...
 
     # sealed log segments in object storage (services/log_archive.py)
-    def list_log_leaves(self, start: int, end: int) -> Sequence[LogLeaf]:
-        """The leaves ``[start, end)`` in index order."""
+    def append_log_leaves(self, leaves: Sequence[NewLogLeaf]) -> int:
+        """Append ``leaves`` in order, as ``append_log_leaf`` would one by one (one head lock,
+        batched inserts); returns the index of the first."""
+        ...
+    def log_entries(self, start: int, end: int) -> list[bytes]:
+        """The entry bytes of leaves ``[start, end)`` in index order; LookupError if any
+        is missing."""
         ...
     def add_log_segment(self, segment: LogSegment) -> None: ...
     def last_log_segment(self) -> LogSegment | None: ...

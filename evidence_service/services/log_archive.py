@@ -72,7 +72,7 @@ class LogArchive:
         Conflict when a segment's key already holds other bytes, ValueError when ``size``
         exceeds the log.
         """
-        with self._uow() as repo:
+        with self._uow(read_only=True) as repo:
             last = repo.last_log_segment()
             if size > repo.log_size():
                 raise ValueError(f"cannot seal {size} entries: the log holds {repo.log_size()}")
@@ -89,20 +89,18 @@ class LogArchive:
 
     def _record(self, start: int, end: int) -> tuple[LogSegment, bytes]:
         with self._uow() as repo:
-            data = self._encode(repo, start, end)
+            root = merkle_log.root(_RepoNodes(repo), end)
+            data = encode_segment(first_index=start, entries=repo.log_entries(start, end),
+                                  root=root)
             segment = LogSegment(first_index=start, end_index=end, key=segment_key(start, end),
-                                 sha256=hashlib.sha256(data).hexdigest(),
-                                 root=merkle_log.root(_RepoNodes(repo), end).hex(),
+                                 sha256=hashlib.sha256(data).hexdigest(), root=root.hex(),
                                  created_at=self._clock.now())
             repo.add_log_segment(segment)
         return segment, data
 
     @staticmethod
     def _encode(repo: Repository, start: int, end: int) -> bytes:
-        leaves = repo.list_log_leaves(start, end)
-        if [leaf.index for leaf in leaves] != list(range(start, end)):
-            raise LookupError(f"log entries {start}..{end - 1} are not all in the database")
-        return encode_segment(first_index=start, entries=[leaf.entry for leaf in leaves],
+        return encode_segment(first_index=start, entries=repo.log_entries(start, end),
                               root=merkle_log.root(_RepoNodes(repo), end))
 
     def _write(self, segment: LogSegment, data: bytes | None = None) -> None:

@@ -21,7 +21,14 @@ from evidence_service.domain import merkle_log
 from evidence_service.domain.errors import Conflict, CorruptSegment
 from evidence_service.domain.log_segment import LogSegment
 from evidence_service.domain.models import Anchor
-from evidence_service.ports import AnchoredHead, AnchorHistory, Clock, Repository, UnitOfWork
+from evidence_service.ports import (
+    AnchoredHead,
+    AnchorHistory,
+    Clock,
+    NewLogLeaf,
+    Repository,
+    UnitOfWork,
+)
 from evidence_service.services.log_archive import LogArchive
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -150,13 +157,14 @@ class LogRecovery:
 
     def _restore_segment(self, repo: Repository, key: str, entries: tuple[bytes, ...],
                          first: int, root: bytes, sha256: str) -> None:
+        leaves = []
         for offset, entry in enumerate(entries):
             row = _columns(entry, key, first + offset)
-            index = repo.append_log_leaf(entry=entry, leaf_hash=merkle_log.leaf_hash(entry),
-                                         kind=row.kind, item_id=row.item_id, at=row.at,
-                                         sha256=row.sha256, sm3=row.sm3)
-            if index != first + offset:
-                raise CorruptSegment(f"segment {key}: entry {first + offset} landed at {index}")
+            leaves.append(NewLogLeaf(entry=entry, leaf_hash=merkle_log.leaf_hash(entry),
+                                     kind=row.kind, item_id=row.item_id, at=row.at,
+                                     sha256=row.sha256, sm3=row.sm3))
+        if repo.append_log_leaves(leaves) != first:
+            raise CorruptSegment(f"segment {key} does not start where the log ends")
         end = first + len(entries)
         if merkle_log.root(_RepoNodes(repo), end) != root:
             raise CorruptSegment(f"segment {key}: its entries do not give the tree head it "

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from evidence_service.adapters.db.engine import READ_ONLY
@@ -53,6 +53,7 @@ from evidence_service.domain.models import (
     User,
 )
 from evidence_service.domain.search import ItemSearch, fold_term
+from evidence_service.ports import NewLogLeaf
 
 M = TypeVar("M", bound=BaseModel)
 _JSON_FIELDS = {"roles", "flags", "capture", "tags", "labels", "item_ids", "opened", "decided",
@@ -303,12 +304,39 @@ class SqlRepository:
         return int(self._s.execute(q).rowcount)  # type: ignore[attr-defined]
 
     # sealed log segments
-    def list_log_leaves(self, start: int, end: int) -> Sequence[LogLeaf]:
-        q = (select(LogEntryRow).where(LogEntryRow.index >= start, LogEntryRow.index < end)
+    def append_log_leaves(self, leaves: Sequence[NewLogLeaf]) -> int:
+        head = self._s.scalar(select(LogHeadRow).where(LogHeadRow.id == 1).with_for_update())
+        if head is None:
+            raise LookupError("log head row missing: run the migrations")
+        first = head.size
+        fresh: dict[tuple[int, int], bytes] = {}
+
+        def sibling(level: int, index: int) -> bytes:
+            return fresh.get((level, index)) or self.log_node(level, index)
+
+        entries, nodes = [], []
+        for index, leaf in enumerate(leaves, start=first):
+            entries.append({"index": index, "leaf_hash": leaf.leaf_hash.hex(),
+                            "entry": leaf.entry, "kind": leaf.kind, "item_id": leaf.item_id,
+                            "sha256": leaf.sha256, "sm3": leaf.sm3, "created_at": leaf.at})
+            for level, idx, digest in nodes_completed_by(index, leaf.leaf_hash, sibling):
+                fresh[(level, idx)] = digest
+                nodes.append({"level": level, "idx": idx, "hash": digest.hex()})
+        if entries:
+            self._s.execute(insert(LogEntryRow), entries)
+            self._s.execute(insert(LogNodeRow), nodes)
+        head.size = first + len(entries)
+        self._s.flush()
+        return first
+
+    def log_entries(self, start: int, end: int) -> list[bytes]:
+        q = (select(LogEntryRow.index, LogEntryRow.entry)
+             .where(LogEntryRow.index >= start, LogEntryRow.index < end)
              .order_by(LogEntryRow.index))
-        return [LogLeaf(index=row.index, leaf_hash=row.leaf_hash, entry=row.entry,
-                        kind=row.kind, item_id=row.item_id, created_at=row.created_at)
-                for row in self._s.scalars(q)]
+        rows = self._s.execute(q).all()
+        if [row[0] for row in rows] != list(range(start, end)):
+            raise LookupError(f"log entries {start}..{end - 1} are not all in the database")
+        return [bytes(row[1]) for row in rows]
 
     def add_log_segment(self, segment: LogSegment) -> None:
         self._s.add(LogSegmentRow(**_values(segment)))

@@ -16,6 +16,7 @@ from evidence_service.domain import merkle_log
 from evidence_service.domain.canonical import registration_entry
 from evidence_service.domain.errors import Conflict, SegmentGap, StorageUnavailable
 from evidence_service.domain.log_segment import SEGMENT_PREFIX, segment_key
+from evidence_service.ports import NewLogLeaf
 from evidence_service.services.clock import SystemClock
 from evidence_service.services.log_archive import LogArchive
 
@@ -46,7 +47,7 @@ class _World:
 
     def log(self) -> list[bytes]:
         with self.uow() as repo:
-            return [leaf.entry for leaf in repo.list_log_leaves(0, repo.log_size())]
+            return repo.log_entries(0, repo.log_size())
 
 
 @pytest.fixture
@@ -129,3 +130,23 @@ class _Nodes:
 
     def node(self, level: int, index: int) -> bytes:
         return self.repo.log_node(level, index)  # type: ignore[attr-defined,no-any-return]
+
+
+def test_bulk_append_stores_what_single_appends_store(world: _World, tmp_path: Path) -> None:
+    world.append(13)
+    other = _World(tmp_path / "other")
+    with world.uow() as repo:
+        leaves = [NewLogLeaf(entry=e, leaf_hash=merkle_log.leaf_hash(e),
+                             kind="evidence.registered", item_id=None, at=datetime.now(UTC))
+                  for e in repo.log_entries(0, 13)]
+    with other.uow() as repo:
+        assert repo.append_log_leaves(leaves[:5]) == 0
+        assert repo.append_log_leaves(leaves[5:]) == 5
+
+    def nodes(w: _World) -> list[tuple[object, ...]]:
+        with w.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(
+                "SELECT level, idx, hash FROM log_nodes ORDER BY 1, 2"))]
+
+    assert nodes(other) == nodes(world)
+    assert other.log() == world.log()
