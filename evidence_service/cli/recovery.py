@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
+from rich.console import Console
 
 from evidence_service.adapters.db import SqlUnitOfWork, make_engine, make_session_factory, upgrade
 from evidence_service.api.app import build_ledger, build_store
@@ -21,6 +22,8 @@ from evidence_service.ports import AnchorHistory
 from evidence_service.services.clock import SystemClock
 from evidence_service.services.log_archive import LogArchive
 from evidence_service.services.log_recovery import LogRecovery, RecoveryReport, SegmentSummary
+
+_status = Console(stderr=True)  # progress only; the report itself goes to stdout
 
 
 @contextmanager
@@ -81,9 +84,11 @@ def recover_log(
         recovery = LogRecovery(uow=uow, archive=archive, clock=clock)
         recovery.ensure_empty()
         typer.echo(f"database: {database} (migrated, no log yet)")
-        checked = recovery.check_segments()
+        with _status.status("checking the segments in the object store…"):
+            checked = recovery.check_segments()
         _print_segments(checked, store.name)
-        with _chain(settings, rpc, contract) as history:
+        with _chain(settings, rpc, contract) as history, \
+                _status.status("restoring the log and comparing every anchored head…"):
             report = recovery.restore(checked, history, from_block=from_block)
     finally:
         engine.dispose()
