@@ -34,7 +34,8 @@ from evidence_service.domain.search import ItemSearch
 class ObjectStore(Protocol):
     """Write-once, content-addressed object storage.
 
-    Keys are content addresses (``sha256/ab/cd/<hex>``); an existing key is never overwritten.
+    Keys are content addresses (``sha256/ab/cd/<hex>``), or the range a sealed log segment holds
+    (``log-segments/<first>-<end>.jsonl``); an existing key is never overwritten.
     Implementations raise ``StorageUnavailable`` when the backend cannot be reached.
     """
 
