@@ -80,8 +80,11 @@ class AnchoringService:
             if size == 0 or (latest is not None and latest.tree_size >= size):
                 return None
             root = merkle_log.root(_RepoNodes(repo), size)
-        if self.ledger.latest_tree_size() >= size:
+        on_chain = self.ledger.latest_tree_size()
+        if on_chain >= size:
             return self.reconcile()
+        if on_chain > (latest.tree_size if latest is not None else 0):
+            self.reconcile()  # a head not recorded here: Conflict unless this log produces it
         if self._archive is not None:
             self._archive.seal(size)  # a head goes on-chain only once storage holds its entries
         receipt = self.ledger.publish(size, root)
