@@ -75,12 +75,14 @@ class Client:
 
 
 def query(server: LiveServer, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-    """Rows of ``sql`` run on the server's own database (its SQLite file or PostgreSQL)."""
+    """Run ``sql`` on the server's own database (its SQLite file or PostgreSQL), committed;
+    returns the rows (none for a statement that returns none)."""
     url = server.env.get("EVIDENCE_DATABASE_URL") or f"sqlite:///{server.var_dir / 'evidence.db'}"
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
-        with engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(text(sql), params)]
+        with engine.begin() as conn:
+            result = conn.execute(text(sql), params)
+            return [tuple(row) for row in result] if result.returns_rows else []
     finally:
         engine.dispose()
 

@@ -1,8 +1,10 @@
 """The chain node is down for 60 s while uploads go on.
 
 ``evidence serve`` runs in ``external`` ledger mode against an anvil node the test owns
-(state persisted to disk, fixed port). The node is stopped (SIGTERM: it writes its state),
-kept down for 60 s while uploads continue, and started again on the same state and port.
+(state persisted to disk, fixed port). For the first ``HUNG_SECONDS`` of the outage the node
+hangs (SIGSTOP: connections are accepted by the kernel, nothing answers); then it is stopped
+(SIGCONT + SIGTERM: it writes its state and exits), kept down for the rest of the 60 s while
+uploads continue, and started again on the same state and port.
 
 Afterwards the whole log must be anchored, every head exactly once: the registry's
 ``Anchored`` events and the service's ``anchors`` table name the same, strictly growing tree
@@ -18,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import pytest
 import requests
 from web3 import Web3
@@ -38,6 +41,7 @@ from tests.support.live import LiveServer, free_port
 pytestmark = [pytest.mark.ledger, pytest.mark.slow, pytest.mark.faults]
 #: The outage the issue asks for.
 OUTAGE_SECONDS = 60.0
+HUNG_SECONDS = 15.0
 
 
 @dataclass
@@ -115,8 +119,12 @@ def test_chain_down_60s_while_uploading_every_item_anchored_once(
         wait_until(lambda: _anchored(client) > 0, timeout=20, what="a first anchor")
         before_outage = len(uploaded)
         block_before = chain.w3.eth.block_number
+        node = psutil.Process(chain.node.pid)
+        node.suspend()
+        time.sleep(HUNG_SECONDS)
+        node.resume()
         chain.node.stop()
-        time.sleep(OUTAGE_SECONDS)
+        time.sleep(OUTAGE_SECONDS - HUNG_SECONDS)
         during_outage = len(uploaded) - before_outage
         pending = client.log_head()
         chain.node.start()  # same state file, same port
@@ -146,6 +154,7 @@ def test_chain_down_60s_while_uploading_every_item_anchored_once(
     assert all(index < size for index, _, _ in registered)
     statuses = {i["id"]: i["status"] for i in client.items(case_id)}
     assert {statuses[i] for i in uploaded} == {"anchored"}
-    fault_report.record(outage_s=OUTAGE_SECONDS, uploads_during_outage=during_outage,
+    fault_report.record(outage_s=OUTAGE_SECONDS, hung_s=HUNG_SECONDS,
+                        uploads_during_outage=during_outage,
                         items=len(uploaded), anchors=len(on_chain),
                         whole_log_anchored_after_restart_s=recovered_in)
