@@ -25,7 +25,13 @@ import requests
 
 from evidence_service.adapters.db import make_engine
 from evidence_service.adapters.locks import PgAdvisoryLock
-from tests.faults.common import Client, assert_unavailable, registrations, wait_until
+from tests.faults.common import (
+    Client,
+    assert_unavailable,
+    query,
+    registrations,
+    wait_until,
+)
 from tests.faults.conftest import FaultReport
 from tests.support.live import LiveServer
 from tests.support.pg_cluster import PgCluster, pg_cluster
@@ -134,6 +140,11 @@ def test_database_restart_mid_run(server: LiveServer, cluster: PgCluster,
     assert sorted(i for _, i, _ in registered) == sorted(
         i for i, item in items.items() if item["sha256"])
     assert set(stored) <= {i for _, i, _ in registered}
+
+    # no spool file without a receiving upload (a create that failed must leave nothing)
+    receiving = {u for (u,) in query(server, "SELECT id FROM uploads WHERE status = 'receiving'")}
+    spooled = {p.stem for p in (server.var_dir / "uploads").glob("*.part")}
+    assert spooled <= receiving, f"orphan spool files: {sorted(spooled - receiving)}"
 
     size = client.log_head()["log_size"]
     anchored_in = wait_until(lambda: (client.log_head()["anchored"] or {}).get(
