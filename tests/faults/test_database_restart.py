@@ -16,15 +16,27 @@ import hashlib
 import os
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy.exc import OperationalError
 
-from evidence_service.adapters.db import make_engine
+from evidence_service.adapters.db import (
+    SqlUnitOfWork,
+    make_engine,
+    make_session_factory,
+    upgrade,
+)
 from evidence_service.adapters.locks import PgAdvisoryLock
+from evidence_service.adapters.storage import FilesystemObjectStore
+from evidence_service.domain.models import EvidenceKind, NewUpload, Principal, Role
+from evidence_service.services.clock import SystemClock
+from evidence_service.services.ingest import IngestService
 from tests.faults.common import (
     Client,
     assert_unavailable,
@@ -50,6 +62,7 @@ def cluster() -> Iterator[PgCluster]:
 def server(tmp_path: Path, cluster: PgCluster) -> Iterator[LiveServer]:
     live = LiveServer(var_dir=tmp_path / "var", env={
         "EVIDENCE_DATABASE_URL": cluster.url, "EVIDENCE_ANCHOR_INTERVAL": "0.5",
+        "EVIDENCE_LEDGER__KEYSTORE_SCRYPT_N": str(2**10),
         "EVIDENCE_ANALYSIS__ENABLED": "false"})
     live.start()
     yield live
@@ -170,3 +183,26 @@ def test_a_leader_lock_lost_in_a_restart_is_not_still_claimed(cluster: PgCluster
         first.release()
         first_engine.dispose()
         second_engine.dispose()
+
+
+def test_an_upload_created_while_the_database_is_down_leaves_no_spool_file(
+        cluster: PgCluster, tmp_path: Path) -> None:
+    engine = make_engine(cluster.url)
+    upgrade(engine)
+    spool = tmp_path / "uploads"
+    ingest = IngestService(uow=SqlUnitOfWork(make_session_factory(engine)),
+                           store=FilesystemObjectStore(tmp_path / "objects"), spool_dir=spool,
+                           clock=SystemClock(), max_upload_bytes=1 << 30,
+                           expiry=timedelta(hours=1))
+    officer = Principal(kind="user", id=str(uuid.uuid4()), department_id=str(uuid.uuid4()),
+                        roles=frozenset({Role.OFFICER}), name="officer")
+    new = NewUpload(case_id=str(uuid.uuid4()), filename="a.bin", kind=EvidenceKind.DOCUMENTARY,
+                    media_type="application/octet-stream", length=10)
+    cluster.stop("fast")
+    try:
+        with pytest.raises(OperationalError):
+            ingest.create_upload(officer, new)
+        assert list(spool.iterdir()) == []
+    finally:
+        cluster.start()
+        engine.dispose()

@@ -18,6 +18,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,10 +97,11 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                                     env={**env, "EVIDENCE_VAR_DIR": str(tmp / name)})
                    for name in ("w1", "w2")}
         try:
-            first.start()
-            second.start()
-            for worker in workers.values():
-                worker.start()
+            first.start()  # migrates the database and creates the demo accounts
+            with ThreadPoolExecutor(3) as pool:  # then the rest, side by side
+                for started in [pool.submit(second.start),
+                                *(pool.submit(w.start) for w in workers.values())]:
+                    started.result()
             token = first.token("enf-officer")
             case_id = requests.post(first.url + "/cases", timeout=10,
                                     json={"case_number": "C-SCALE", "title": "t"},
