@@ -17,7 +17,6 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from minio import Minio
@@ -35,16 +34,17 @@ MIB = 1 << 20
 STALL_BUDGET_SECONDS = 20.0
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def proxy(s3_endpoint: S3Endpoint) -> Iterator[TcpProxy]:
     proxy = TcpProxy(s3_endpoint.endpoint)
     yield proxy
     proxy.close()
 
 
-@pytest.fixture
-def server(tmp_path: Path, proxy: TcpProxy, s3_endpoint: S3Endpoint) -> Iterator[LiveServer]:
-    live = LiveServer(var_dir=tmp_path / "var", env={
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, proxy: TcpProxy,
+           s3_endpoint: S3Endpoint) -> Iterator[LiveServer]:
+    live = LiveServer(var_dir=tmp_path_factory.mktemp("s3") / "var", env={
         "EVIDENCE_STORAGE_BACKEND": "s3", "EVIDENCE_S3__ENDPOINT": proxy.endpoint,
         "EVIDENCE_S3__ACCESS_KEY": s3_endpoint.access_key,
         "EVIDENCE_S3__SECRET_KEY": s3_endpoint.secret_key,
@@ -54,6 +54,20 @@ def server(tmp_path: Path, proxy: TcpProxy, s3_endpoint: S3Endpoint) -> Iterator
     live.start()
     yield live
     live.stop()
+
+
+@pytest.fixture(autouse=True)
+def store_back(proxy: TcpProxy) -> Iterator[None]:
+    """Each scenario starts, and leaves, with the store reachable."""
+    proxy.restore()
+    yield
+    proxy.restore()
+
+
+def _registered(server: LiveServer, case_items: list[dict[str, object]]) -> list[tuple[str, str]]:
+    """(item id, sha256) of the log registrations of these items."""
+    ids = {i["id"] for i in case_items}
+    return [(i, s) for _, i, s in registrations(server) if i in ids]
 
 
 def _stored_sha256(s3: S3Endpoint, bucket: str, sha256: str) -> str:
@@ -89,7 +103,7 @@ def test_store_cut_mid_upload_gives_503_then_the_same_upload_completes(
     [item] = client.items(case_id)  # nothing half registered
     assert item["status"] == "receiving"
     assert (item["sha256"], item["sm3"], item["size"], item["stored_at"]) == (None,) * 4
-    assert registrations(server) == []
+    assert _registered(server, [item]) == []
 
     proxy.restore()
     restored = time.monotonic()
@@ -100,7 +114,7 @@ def test_store_cut_mid_upload_gives_503_then_the_same_upload_completes(
     assert r.headers["Evidence-Upload-Status"] == "completed"
     [item] = client.items(case_id)
     assert item["status"] == "stored" and item["sha256"] == sha256
-    assert [(i, s) for _, i, s in registrations(server)] == [(item["id"], sha256)]
+    assert _registered(server, [item]) == [(item["id"], sha256)]
     bucket = server.env["EVIDENCE_S3__BUCKET"]
     assert _stored_sha256(s3_endpoint, bucket, sha256) == sha256
     assert not list((server.var_dir / "uploads").glob("*.part"))
@@ -123,7 +137,7 @@ def test_a_hung_store_fails_fast_and_nothing_is_registered(
     assert answered_in < STALL_BUDGET_SECONDS, f"a hung store held the request {answered_in:.0f}s"
     [item] = client.items(case_id)
     assert item["status"] == "receiving" and item["sha256"] is None
-    assert registrations(server) == []
+    assert _registered(server, [item]) == []
 
     proxy.restore()
     restored = time.monotonic()
