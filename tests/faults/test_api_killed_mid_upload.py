@@ -8,6 +8,7 @@ registration must exist, and no upload record, spool file or temporary object ma
 from __future__ import annotations
 
 import hashlib
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +32,7 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
     live.start()
     yield live
     live.stop()
+    shutil.rmtree(tmp_path, ignore_errors=True)  # 2 GB: not kept with pytest's last runs
 
 
 def _sha256_of(path: Path) -> str:
