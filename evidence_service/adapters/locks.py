@@ -59,12 +59,15 @@ class PgAdvisoryLock:
             return False
 
     def release(self) -> None:
+        """Give the lock up (a no-op when the database is away: it died with the session)."""
         if self._conn is not None:
             try:
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
-                self._conn.commit()
+                with contextlib.suppress(DBAPIError):
+                    self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
+                    self._conn.commit()
             finally:
-                self._conn.close()
+                with contextlib.suppress(DBAPIError):
+                    self._conn.close()
                 self._conn = None
 
 

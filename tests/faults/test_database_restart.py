@@ -172,9 +172,11 @@ def test_a_leader_lock_lost_in_a_restart_is_not_still_claimed(cluster: PgCluster
     or two replicas would both anchor."""
     first_engine, second_engine = make_engine(cluster.url), make_engine(cluster.url)
     first, second = PgAdvisoryLock(first_engine, 0x7E57), PgAdvisoryLock(second_engine, 0x7E57)
+    other = PgAdvisoryLock(second_engine, 0x7E58)
     try:
-        assert first.try_acquire() and not second.try_acquire()
+        assert first.try_acquire() and not second.try_acquire() and other.try_acquire()
         cluster.stop("fast")
+        other.release()  # shutting down while the database is away must not raise
         cluster.start()
         assert second.try_acquire()
         assert not first.try_acquire(), "both processes think they lead"
