@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.faults.common import Client, query, registrations
@@ -43,6 +45,29 @@ def _sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+class PeakRss:
+    """Samples the server's resident memory while an upload runs (it must stay flat)."""
+
+    def __init__(self, server: LiveServer) -> None:
+        self.server, self.peak, self._stop = server, 0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.1):
+            process = self.server.process
+            try:
+                if process is not None:
+                    self.peak = max(self.peak, psutil.Process(process.pid).memory_info().rss)
+            except psutil.Error:
+                pass  # between the kill and the restart
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join(5)
+        return self.peak
+
+
 def test_api_killed_mid_1gb_upload_resumes_to_identical_hashes(
         server: LiveServer, tmp_path: Path, fault_report: FaultReport) -> None:
     client = Client(server)
@@ -51,6 +76,7 @@ def test_api_killed_mid_1gb_upload_resumes_to_identical_hashes(
     sha256, sm3 = write_large_file(source, SIZE)
     token = client.auth["Authorization"].removeprefix("Bearer ")
 
+    rss = PeakRss(server)
     uploader = cli_upload(server, token, tmp_path / "cli-state", str(source), "--case", case_id,
                           "--chunk-mb", "32")
     try:
@@ -65,6 +91,7 @@ def test_api_killed_mid_1gb_upload_resumes_to_identical_hashes(
         if uploader.poll() is None:
             uploader.kill()
     completed_in = time.monotonic() - killed
+    peak_rss = rss.stop()
     assert uploader.returncode == 0, out.decode(errors="replace")[-2000:] + server.log_tail()
     assert receiving[0] == "receiving" and 0 < receiving[1] < SIZE
 
@@ -78,6 +105,8 @@ def test_api_killed_mid_1gb_upload_resumes_to_identical_hashes(
     objects = [p for p in (server.var_dir / "objects").rglob("*") if p.is_file()]
     assert [p.name for p in objects] == [sha256]  # and no temporary object
     assert _sha256_of(objects[0]) == sha256
+    assert peak_rss < 512 * MIB, f"server memory grew to {peak_rss // MIB} MiB"
     fault_report.record(size_bytes=SIZE, killed_at_spool_bytes=spooled,
                         committed_offset_at_kill=receiving[1], api_back_in_s=restarted_in,
-                        upload_completed_after_kill_s=completed_in)
+                        upload_completed_after_kill_s=completed_in,
+                        server_peak_rss_mib=peak_rss // MIB)
