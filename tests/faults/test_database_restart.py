@@ -17,9 +17,10 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -80,14 +81,15 @@ class Traffic:
         default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
 
-    def _keep(self, what: str, call: object) -> requests.Response | None:
+    def _keep(self, what: str, call: Callable[[], requests.Response]
+              ) -> requests.Response | None:
         try:
-            r = call()  # type: ignore[operator]
+            r = call()
         except requests.RequestException:
             self.answers.append((time.monotonic(), what, 0, None))
             return None
         self.answers.append((time.monotonic(), what, r.status_code, r))
-        return r  # type: ignore[no-any-return]
+        return r
 
     def run(self) -> None:
         n = 0
@@ -95,17 +97,16 @@ class Traffic:
             n += 1
             data = os.urandom(64 * 1024) + n.to_bytes(4, "big")
             sha = hashlib.sha256(data).hexdigest()
-            created = self._keep("create", lambda: self.client.create(
-                self.case_id, len(data), sha256=sha))  # noqa: B023
+            created = self._keep("create", partial(self.client.create, self.case_id,
+                                                   len(data), sha256=sha))
             if created is not None and created.status_code == 201:
                 item_id = created.json()["upload"]["item_id"]
-                done = self._keep("patch", lambda: self.client.patch(
-                    created.headers["Location"], 0, data))  # noqa: B023
+                done = self._keep("patch", partial(self.client.patch,
+                                                   created.headers["Location"], 0, data))
                 if done is not None and done.status_code == 204:
                     self.stored[item_id] = sha
-            self._keep("read", lambda: requests.get(
-                self.client.url(f"/cases/{self.case_id}/items"), headers=self.client.auth,
-                timeout=10))
+            self._keep("read", partial(requests.get, self.client.url(
+                f"/cases/{self.case_id}/items"), headers=self.client.auth, timeout=10))
             time.sleep(0.05)
 
 
