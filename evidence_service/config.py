@@ -31,6 +31,9 @@ class S3Settings(BaseModel):
     retention_days: int = Field(default=0, ge=0)
     retention_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "COMPLIANCE"
     part_size: int = Field(default=64 * 1024 * 1024, ge=5 * 1024 * 1024)
+    #: How long a dead (connect) or hung (read) endpoint may hold one call, in seconds.
+    connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    read_timeout_seconds: float = Field(default=20.0, gt=0)
 
 
 class LedgerConfig(BaseModel):

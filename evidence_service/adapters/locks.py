@@ -7,12 +7,14 @@ database (released by the kernel when the process dies).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
 _logger = logging.getLogger(__name__)
 ANCHOR_LOCK_KEY = 0x45564944  # "EVID"
@@ -25,9 +27,16 @@ class PgAdvisoryLock:
         self._conn: Any = None
 
     def try_acquire(self) -> bool:
-        """Take the lock if free; True while this process holds it."""
+        """Take the lock if free; True while this process holds it.
+
+        The lock lives as long as its connection: after a database restart the server has
+        released it, so a dead connection is dropped and the lock taken anew (or not, when
+        another process was quicker). Raises the driver's error while the database is down.
+        """
         if self._conn is not None:
-            return True
+            if self._still_held():
+                return True
+            self._conn = None
         conn = self._engine.connect()
         got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}).scalar())
         conn.commit()
@@ -37,13 +46,28 @@ class PgAdvisoryLock:
             conn.close()
         return got
 
+    def _still_held(self) -> bool:
+        try:
+            self._conn.execute(text("SELECT 1"))
+            self._conn.commit()
+            return True
+        except DBAPIError as exc:
+            _logger.warning("leader lock %#x lost with its database connection: %s", self._key,
+                            type(exc.orig).__name__)
+            with contextlib.suppress(DBAPIError):
+                self._conn.close()
+            return False
+
     def release(self) -> None:
+        """Give the lock up (a no-op when the database is away: it died with the session)."""
         if self._conn is not None:
             try:
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
-                self._conn.commit()
+                with contextlib.suppress(DBAPIError):
+                    self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
+                    self._conn.commit()
             finally:
-                self._conn.close()
+                with contextlib.suppress(DBAPIError):
+                    self._conn.close()
                 self._conn = None
 
 

@@ -67,7 +67,8 @@ def build_store(settings: Settings, *, setup: bool = True) -> ObjectStore:
             endpoint=s3.endpoint, access_key=s3.access_key.get_secret_value(),
             secret_key=s3.secret_key.get_secret_value(), bucket=s3.bucket, region=s3.region,
             secure=s3.secure, retention_days=s3.retention_days, retention_mode=s3.retention_mode,
-            part_size=s3.part_size)
+            part_size=s3.part_size, connect_timeout=s3.connect_timeout_seconds,
+            read_timeout=s3.read_timeout_seconds)
         if setup:
             store.ensure_bucket()
         else:

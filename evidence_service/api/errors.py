@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from evidence_service.api import metrics
@@ -95,6 +96,30 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
                         status_code=exc.status_code, headers=exc.headers)
 
 
+#: Driver errors that mean "the database is away" (down, restarting, connection dropped), not
+#: a bug: the request may be retried as it is.
+_DB_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError)
+DB_RETRY_AFTER_SECONDS = 5
+
+
+def _database_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, _DB_UNAVAILABLE):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if not _database_unavailable(exc):
+        return await _unexpected(request, exc)
+    metrics.ERRORS.labels(kind="database_unavailable").inc()
+    _logger.error("%s %s -> 503 database_unavailable: %s", request.method, request.url.path,
+                  type(exc.__cause__ or exc).__name__)
+    return JSONResponse(
+        error_body("database_unavailable", "the database is unavailable; retry later"),
+        status_code=503, headers={"Retry-After": str(DB_RETRY_AFTER_SECONDS),
+                                  "Tus-Resumable": "1.0.0"})
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     metrics.ERRORS.labels(kind="internal_error").inc()
     _logger.error("%s %s -> 500", request.method, request.url.path, exc_info=exc)
@@ -107,4 +132,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(e.EvidenceError, _evidence_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(sa_exc.DBAPIError, _database_error)
+    app.add_exception_handler(sa_exc.DisconnectionError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

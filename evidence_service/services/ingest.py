@@ -136,12 +136,15 @@ class IngestService:
             created_by=principal.id, length=new.length, declared_sha256=new.declared_sha256,
             created_at=now, updated_at=now, expires_at=now + self._expiry)
         self.spool_path(upload.id).touch(exist_ok=False)
-        with self._uow() as repo:
-            if repo.get_case(new.case_id, principal.department_id) is None:
-                self.spool_path(upload.id).unlink()
-                raise NotFound("case not found")
-            repo.add_item(item)
-            repo.add_upload(upload)
+        try:
+            with self._uow() as repo:
+                if repo.get_case(new.case_id, principal.department_id) is None:
+                    raise NotFound("case not found")
+                repo.add_item(item)
+                repo.add_upload(upload)
+        except BaseException:  # not registered (or the database is away): leave no spool file
+            self.spool_path(upload.id).unlink(missing_ok=True)
+            raise
         _logger.info("upload created upload=%s item=%s length=%d", upload.id, item.id, new.length)
         if new.length == 0:
             return self._finalise(upload, DualHasher())

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from evidence_service.domain.hashing import new_sm3
-from tests.support.live import EVIDENCE, LiveServer
+from tests.support.cli_upload import cli_upload, digests, wait_for_spool
+from tests.support.live import LiveServer
 
 pytestmark = pytest.mark.slow
 MIB = 1 << 20
@@ -39,37 +38,11 @@ def _make_file(path: Path, size: int) -> Path:
     return path
 
 
-def _digests(path: Path) -> tuple[str, str]:
-    sha, sm3 = hashlib.sha256(), new_sm3()
-    with path.open("rb") as fh:
-        while block := fh.read(4 * MIB):
-            sha.update(block)
-            sm3.update(block)
-    return sha.hexdigest(), sm3.hexdigest()
-
-
-def _cli(server: LiveServer, token: str, state: Path, *args: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "EVIDENCE_SERVER": server.url, "EVIDENCE_TOKEN": token,
-           "EVIDENCE_CLI_STATE": str(state), "COLUMNS": "120"}
-    return subprocess.Popen([EVIDENCE, "upload", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-
-
 def _case(server: LiveServer, token: str, number: str) -> str:
     r = requests.post(server.url + "/cases", headers={"Authorization": f"Bearer {token}"},
                       json={"case_number": number, "title": "扬尘污染"}, timeout=10)
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
-
-
-def _wait_for_spool(server: LiveServer, at_least: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        parts = list((server.var_dir / "uploads").glob("*.part"))
-        if parts and max(p.stat().st_size for p in parts) >= at_least:
-            return
-        time.sleep(0.05)
-    raise AssertionError("upload never reached the expected size")
 
 
 def _items(server: LiveServer, token: str, case_id: str) -> list[dict[str, object]]:
@@ -92,18 +65,18 @@ def test_client_killed_mid_upload_resumes_to_identical_bytes(server: LiveServer,
     token = server.token("enf-officer")
     case_id = _case(server, token, "ENF-2026-050")
     source = _make_file(tmp_path / "recorder-shift.mp4", 50 * MIB)
-    sha256, sm3 = _digests(source)
+    sha256, sm3 = digests(source)
     state = tmp_path / "cli-state"
 
-    first = _cli(server, token, state, str(source), "--case", "ENF-2026-050",
+    first = cli_upload(server, token, state, str(source), "--case", "ENF-2026-050",
                  "--chunk-mb", "1", "--limit-rate", "8M", "--recorder-id", "DSJ-7")
-    _wait_for_spool(server, 12 * MIB)
+    wait_for_spool(server, 12 * MIB)
     first.send_signal(signal.SIGKILL)
     first.wait(10)
     receiving = _items(server, token, case_id)
     assert [i["status"] for i in receiving] == ["receiving"]
 
-    second = _cli(server, token, state, str(source), "--case", case_id, "--chunk-mb", "4")
+    second = cli_upload(server, token, state, str(source), "--case", case_id, "--chunk-mb", "4")
     out, _ = second.communicate(timeout=120)
     assert second.returncode == 0, out.decode(errors="replace")
     items = _items(server, token, case_id)
@@ -122,9 +95,9 @@ def test_server_killed_mid_upload_client_retries_and_completes(server: LiveServe
     token = server.token("enf-officer")
     case_id = _case(server, token, "ENF-2026-051")
     files = [_make_file(tmp_path / f"cam{i}.mp4", (10 + i) * MIB) for i in range(2)]
-    client = _cli(server, token, tmp_path / "state", *map(str, files), "--case", case_id,
+    client = cli_upload(server, token, tmp_path / "state", *map(str, files), "--case", case_id,
                   "--chunk-mb", "1", "--limit-rate", "4M", "--parallel", "2")
-    _wait_for_spool(server, 3 * MIB)
+    wait_for_spool(server, 3 * MIB)
     server.kill()
     time.sleep(1)
     server.start()
@@ -133,7 +106,7 @@ def test_server_killed_mid_upload_client_retries_and_completes(server: LiveServe
     stored = {i["original_filename"]: i for i in _items(server, token, case_id)}
     assert set(stored) == {"cam0.mp4", "cam1.mp4"}
     for path in files:
-        sha256, sm3 = _digests(path)
+        sha256, sm3 = digests(path)
         assert stored[path.name]["sha256"] == sha256
         assert stored[path.name]["sm3"] == sm3
         assert stored[path.name]["status"] in ("stored", "anchored")

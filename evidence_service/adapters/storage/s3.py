@@ -33,17 +33,20 @@ from evidence_service.domain.errors import InvalidInput, NotFound, StorageUnavai
 _logger = logging.getLogger(__name__)
 
 _CONNECT_TIMEOUT_SECONDS = 3.0
-_READ_TIMEOUT_SECONDS = 60.0
+#: Longest wait for one socket read. A healthy S3 answers a part upload in well under a
+#: second after its last byte; a hung one must fail the request in seconds, not minutes
+#: (with one read retry a stalled call ends after about twice this).
+_READ_TIMEOUT_SECONDS = 20.0
 _MISSING_OBJECT_CODES = frozenset({"NoSuchKey", "NoSuchObject", "NoSuchVersion"})
 _BUCKET_ALREADY_THERE_CODES = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
 _MIN_PART_SIZE = 5 * 1024 * 1024
 _MAX_PART_SIZE = 5 * 1024 * 1024 * 1024
 
 
-def _http_client() -> urllib3.PoolManager:
+def _http_client(*, connect_timeout: float, read_timeout: float) -> urllib3.PoolManager:
     """Pool with a short connect timeout and few retries (the SDK default waits minutes)."""
     return urllib3.PoolManager(
-        timeout=urllib3.Timeout(connect=_CONNECT_TIMEOUT_SECONDS, read=_READ_TIMEOUT_SECONDS),
+        timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
         maxsize=10,
         cert_reqs="CERT_REQUIRED",
         retries=urllib3.Retry(
@@ -99,10 +102,14 @@ class S3ObjectStore:
         retention_days: int = 0,
         retention_mode: str = COMPLIANCE,
         part_size: int = 64 * 1024 * 1024,
+        connect_timeout: float = _CONNECT_TIMEOUT_SECONDS,
+        read_timeout: float = _READ_TIMEOUT_SECONDS,
     ) -> None:
         """Configure the client; no network traffic happens here.
 
-        ``endpoint`` is ``host:port`` without a scheme. Raises ValueError for a negative
+        ``endpoint`` is ``host:port`` without a scheme. ``connect_timeout`` and
+        ``read_timeout`` (seconds) bound how long a dead or hung endpoint can hold a call
+        before it fails with StorageUnavailable. Raises ValueError for a negative
         ``retention_days``, an unknown ``retention_mode`` or a ``part_size`` outside S3's
         5 MiB..5 GiB range.
         """
@@ -124,7 +131,8 @@ class S3ObjectStore:
             secret_key=secret_key,
             secure=secure,
             region=region,
-            http_client=_http_client(),
+            http_client=_http_client(connect_timeout=connect_timeout,
+                                     read_timeout=read_timeout),
         )
 
     def __repr__(self) -> str:

@@ -1,5 +1,6 @@
-"""Scale-out with real processes: two API processes, two Celery workers, one Redis broker,
-one PostgreSQL and one anvil chain, all on this machine.
+"""Fault suite: a worker and an API process killed in a scale-out, with real processes: two
+API processes, two Celery workers, one Redis broker, one PostgreSQL and one anvil chain, all
+on this machine.
 
 The API processes run in ``external`` ledger mode with ``EVIDENCE_JOBS__BACKEND=celery``:
 they run no analysis themselves and only nudge the workers. Shown here:
@@ -17,6 +18,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ import pytest
 import requests
 
 from ledger_node import create_keystore, dev_account
+from tests.faults.conftest import FaultReport
 from tests.support import video_media as vm
 from tests.support.anvil import (
     MNEMONIC,
@@ -40,7 +43,8 @@ from tests.support.live import LiveServer
 from tests.support.postgres import scratch_database
 from tests.support.workers import LiveWorker, require_redis
 
-pytestmark = [pytest.mark.db, pytest.mark.ledger, pytest.mark.ffmpeg, pytest.mark.slow]
+pytestmark = [pytest.mark.db, pytest.mark.ledger, pytest.mark.ffmpeg, pytest.mark.slow,
+              pytest.mark.faults]
 _ANCHORED = re.compile(r"head (\d+) anchored in block")
 STALE_SECONDS = 3.0
 
@@ -93,10 +97,11 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                                     env={**env, "EVIDENCE_VAR_DIR": str(tmp / name)})
                    for name in ("w1", "w2")}
         try:
-            first.start()
-            second.start()
-            for worker in workers.values():
-                worker.start()
+            first.start()  # migrates the database and creates the demo accounts
+            with ThreadPoolExecutor(3) as pool:  # then the rest, side by side
+                for started in [pool.submit(second.start),
+                                *(pool.submit(w.start) for w in workers.values())]:
+                    started.result()
             token = first.token("enf-officer")
             case_id = requests.post(first.url + "/cases", timeout=10,
                                     json={"case_number": "C-SCALE", "title": "t"},
@@ -168,7 +173,7 @@ def test_analysis_jobs_spread_across_both_workers(stack: Stack) -> None:
                    if _worker_name(j) == name)
 
 
-def test_a_worker_killed_mid_job_loses_no_job(stack: Stack) -> None:
+def test_a_worker_killed_mid_job_loses_no_job(stack: Stack, fault_report: FaultReport) -> None:
     # two minutes of footage: about 2 s of analysis here, ample time to catch it running
     item_id = _upload(stack, stack.apis[1], _clip(stack, seed=30, seconds=120.0, fps=5))
     job = _wait(stack, item_id, {"running", "done", "failed"}, poll=0.05)
@@ -176,9 +181,12 @@ def test_a_worker_killed_mid_job_loses_no_job(stack: Stack) -> None:
     victim = _worker_name(job)
     survivor = ({"w1", "w2"} - {victim}).pop()
     stack.workers[victim].kill()
+    killed = time.monotonic()
     assert _job(stack, item_id)["status"] == "running"  # killed mid-job, not after it
 
     done = _wait(stack, item_id, {"done", "failed"}, timeout=120)
+    fault_report.record(stale_seconds=STALE_SECONDS,
+                        job_done_after_kill_s=time.monotonic() - killed)
     assert done["status"] == "done", done
     assert _worker_name(done) == survivor
     assert done["attempts"] == 2
@@ -198,7 +206,8 @@ def _tree_size(server: LiveServer) -> int:
     return int(requests.get(server.url + "/log/head", timeout=5).json()["log_size"])
 
 
-def test_exactly_one_api_process_anchors_and_the_other_takes_over(stack: Stack) -> None:
+def test_exactly_one_api_process_anchors_and_the_other_takes_over(
+        stack: Stack, fault_report: FaultReport) -> None:
     first, second = stack.apis
     size = _tree_size(first)
     deadline = time.monotonic() + 20
@@ -210,6 +219,7 @@ def test_exactly_one_api_process_anchors_and_the_other_takes_over(stack: Stack) 
     leader, follower = (first, second) if a else (second, first)
 
     leader.kill()
+    killed = time.monotonic()
     _upload(stack, follower, b"not a video " + uuid.uuid4().bytes,
             filetype="application/octet-stream", filename="note.bin")
     grown = _tree_size(follower)
@@ -217,6 +227,7 @@ def test_exactly_one_api_process_anchors_and_the_other_takes_over(stack: Stack) 
     while time.monotonic() < deadline and _anchored_size(follower) < grown:
         time.sleep(0.2)
     taken_over = _anchored_sizes(follower)
+    fault_report.record(anchored_by_the_other_after_kill_s=time.monotonic() - killed)
     assert taken_over and taken_over[-1] >= grown
     every = _anchored_sizes(leader) + taken_over
     assert len(every) == len(set(every)) and every == sorted(every)
