@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -49,7 +50,11 @@ def api_pids(pid: int) -> list[int]:
     """The service's API processes: ``pid`` and its ``serve`` children that listen (replicas),
     once they do; not the chain node or ``evidence init``."""
     found = [pid]
-    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+    children = []  # forked by any thread: the watcher thread restarts replicas
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            children += (task / "children").read_text().split()
+    for child in children:
         try:
             cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
         except OSError:
