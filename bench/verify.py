@@ -118,11 +118,13 @@ class Connection:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
-    async def get(self, path: str) -> tuple[int, bytes]:
+    async def get(self, path: str, headers: str = "") -> tuple[int, bytes]:
+        """``headers``: extra header lines, each ending in CRLF."""
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
         assert self._reader is not None
-        self._writer.write(f"GET {path} HTTP/1.1\r\nHost: {self._host}\r\n\r\n".encode())
+        self._writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: {self._host}\r\n{headers}\r\n".encode())
         head = await self._reader.readuntil(b"\r\n\r\n")
         status, length, close = int(head[9:12]), 0, False
         for line in head.split(b"\r\n")[1:]:
@@ -143,7 +145,7 @@ class Connection:
 
 
 async def load(conns: list[Connection], paths: list[str], *, count: int, max_seconds: float,
-               expect: bytes, server_pids: list[int]) -> Phase:
+               expect: bytes, server_pids: list[int], headers: str = "") -> Phase:
     """``count`` GETs of random ``paths`` over ``conns`` (one client each); latencies."""
     phase = Phase()
     remaining = count
@@ -156,7 +158,7 @@ async def load(conns: list[Connection], paths: list[str], *, count: int, max_sec
             path = random.choice(paths)
             start = time.perf_counter()
             try:
-                status, body = await conn.get(path)
+                status, body = await conn.get(path, headers)
             except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
                 phase.errors.append(f"{type(exc).__name__}: {exc}")
                 await conn.close()
