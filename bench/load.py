@@ -241,6 +241,9 @@ def main() -> None:
                 reader.join()
             report["timeline_idle"] = summary(idle)
             report["timeline_during_ingest"] = summary(busy[0])
+            for name in ("timeline_idle", "timeline_during_ingest"):  # shared with uploads:
+                report[name].pop("client_cpu_ms_per_request")  # not measured per phase
+            report["timeline_during_ingest"].pop("server_cpu_ms_per_request")  # see uploads
             report["timeline_p99_ratio_ingest_vs_idle"] = round(
                 report["timeline_during_ingest"]["p99_ms"] / report["timeline_idle"]["p99_ms"], 2)
             errors = {"verify": phases["verify"].errors, "healthz": phases["healthz"].errors,
