@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import logging
 import os
 import signal
@@ -97,6 +98,15 @@ def _tune_malloc() -> None:
         ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, 1 << 20)
 
 
+def _freeze_startup_heap() -> None:
+    """Move everything built at start-up (app, ORM mappers, web3, contract ABI: about 200 000
+    objects) out of the garbage collector's reach. A full collection over them takes
+    0.4-0.7 s on this machine and stalls every request in flight; requests themselves create
+    few long-lived objects, so the later collections stay short."""
+    gc.collect()
+    gc.freeze()
+
+
 def serve(
     host: str | None = typer.Option(None, help="Bind address (default EVIDENCE_HOST)"),
     port: int | None = typer.Option(None, help="Port (default EVIDENCE_PORT)"),
@@ -124,6 +134,7 @@ def serve(
                   f"{workers} API process{'es' if workers > 1 else ''})")
     config = uvicorn.Config(app, host=bind_host, port=bind_port,
                             log_level=settings.log_level.lower(), timeout_keep_alive=30)
+    _freeze_startup_heap()
     if workers == 1:
         uvicorn.Server(config).run()
         return
@@ -149,6 +160,7 @@ def _serve_replica(host: str | None, port: int | None, attach_rpc: str) -> None:
     sock = shared_socket(bind_host, bind_port)
     config = uvicorn.Config(app, host=bind_host, port=bind_port,
                             log_level=settings.log_level.lower(), timeout_keep_alive=30)
+    _freeze_startup_heap()
     uvicorn.Server(config).run(sockets=[sock])
 
 
