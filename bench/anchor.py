@@ -18,6 +18,7 @@ as the embedded one: automine (one block per transaction), dev mnemonic, chain 3
 dumped to a file every 2 s. The registry is deployed on it exactly as the service deploys it.
 
 Usage: .venv/bin/python bench/anchor.py [--items 2000] [--baseline-tx 300] [--threads 8]
+       [--workers 1]
 """
 
 from __future__ import annotations
@@ -140,13 +141,14 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=2.0, help="EVIDENCE_ANCHOR_INTERVAL")
     parser.add_argument("--verify-runs", type=int, default=1000)
     parser.add_argument("--timeout", type=float, default=600, help="give up after (seconds)")
+    parser.add_argument("--workers", type=int, default=1, help="evidence serve --workers")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=ROOT / "var" if (ROOT / "var").exists() else None) as d:
         work = Path(d)
         var = work / "var"
         port, ledger_port = free_port(), free_port()
         base = f"http://127.0.0.1:{port}"
-        server = start_server(var, port, ledger_port, args.interval)
+        server = start_server(var, port, ledger_port, args.interval, workers=args.workers)
         try:
             token = login(base, var, "enf-officer")
             auth = {"Authorization": f"Bearer {token}"}
@@ -188,6 +190,7 @@ def main() -> None:
     result = {
         "items": args.items,
         "threads": args.threads,
+        "api_processes": args.workers,
         "anchor_interval_s": args.interval,
         "seconds_to_register": round(t_uploaded, 2),
         "seconds": round(t_anchored, 2),

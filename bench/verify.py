@@ -13,7 +13,16 @@ Prints, from one run on this machine:
 Each phase follows a warm-up of ``--warmup`` requests. A phase stops early after
 ``--max-seconds``; every response must be 200 and every verdict ``verified``.
 
+When ``wrk`` (Debian package ``wrk``, a C load generator) is on PATH, both phases are then
+run again from it for ``--wrk-seconds`` each (one thread, ``--concurrency`` connections,
+``bench/wrk_verify.lua`` picks a random item per request and checks every body), so the
+figures do not depend on this script's own client.
+
+``--workers N`` runs ``evidence serve --workers N`` (N API processes on one port); the CPU
+figures then add up all of them.
+
 Usage: .venv/bin/python bench/verify.py [--items 200] [--requests 20000] [--concurrency 200]
+       [--workers 1] [--wrk-seconds 10]
 """
 
 from __future__ import annotations
@@ -26,6 +35,8 @@ import json
 import os
 import random
 import resource
+import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -37,7 +48,7 @@ from typing import Any
 
 import requests
 import uvloop
-from live_service import free_port, login, start_server
+from live_service import api_pids, cpu_seconds, free_port, login, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 PAYLOAD_BYTES = 64
@@ -81,11 +92,6 @@ def wait_anchored(base: str, size: int, timeout: float) -> None:
     raise SystemExit(f"log not anchored to size {size} within {timeout}s")
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def own_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -112,11 +118,13 @@ class Connection:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
-    async def get(self, path: str) -> tuple[int, bytes]:
+    async def get(self, path: str, headers: str = "") -> tuple[int, bytes]:
+        """``headers``: extra header lines, each ending in CRLF."""
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
         assert self._reader is not None
-        self._writer.write(f"GET {path} HTTP/1.1\r\nHost: {self._host}\r\n\r\n".encode())
+        self._writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: {self._host}\r\n{headers}\r\n".encode())
         head = await self._reader.readuntil(b"\r\n\r\n")
         status, length, close = int(head[9:12]), 0, False
         for line in head.split(b"\r\n")[1:]:
@@ -137,7 +145,7 @@ class Connection:
 
 
 async def load(conns: list[Connection], paths: list[str], *, count: int, max_seconds: float,
-               expect: bytes, server_pid: int) -> Phase:
+               expect: bytes, server_pids: list[int], headers: str = "") -> Phase:
     """``count`` GETs of random ``paths`` over ``conns`` (one client each); latencies."""
     phase = Phase()
     remaining = count
@@ -150,7 +158,7 @@ async def load(conns: list[Connection], paths: list[str], *, count: int, max_sec
             path = random.choice(paths)
             start = time.perf_counter()
             try:
-                status, body = await conn.get(path)
+                status, body = await conn.get(path, headers)
             except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
                 phase.errors.append(f"{type(exc).__name__}: {exc}")
                 await conn.close()
@@ -159,10 +167,10 @@ async def load(conns: list[Connection], paths: list[str], *, count: int, max_sec
             if status != 200 or expect not in body:
                 phase.errors.append(f"{status} {body[:200]!r}")
 
-    cpu0, own0, start = cpu_seconds(server_pid), own_cpu_seconds(), time.perf_counter()
+    cpu0, own0, start = cpu_seconds(server_pids), own_cpu_seconds(), time.perf_counter()
     await asyncio.gather(*(worker(conn) for conn in conns))
     phase.seconds = time.perf_counter() - start
-    phase.server_cpu = cpu_seconds(server_pid) - cpu0
+    phase.server_cpu = cpu_seconds(server_pids) - cpu0
     phase.client_cpu = own_cpu_seconds() - own0
     return phase
 
@@ -181,18 +189,20 @@ def summary(phase: Phase) -> dict[str, Any]:
             "client_cpu_ms_per_request": round(phase.client_cpu / len(lat) * 1e3, 3)}
 
 
+def phase_paths(digests: list[str]) -> dict[str, tuple[list[str], bytes]]:
+    return {"healthz": (["/healthz"], b'"status":"ok"'),
+            "verify": ([f"/verify/{d}" for d in digests], b'"verdict":"verified"')}
+
+
 async def run_phases(port: int, digests: list[str], args: argparse.Namespace,
-                     server_pid: int) -> dict[str, Phase]:
+                     server_pids: list[int]) -> dict[str, Phase]:
     conns = [Connection("127.0.0.1", port) for _ in range(args.concurrency)]
-    phases = {
-        "healthz": (["/healthz"], b'"status":"ok"'),
-        "verify": ([f"/verify/{d}" for d in digests], b'"verdict":"verified"'),
-    }
+    phases = phase_paths(digests)
     results: dict[str, Phase] = {}
     try:
         for name, (paths, expect) in phases.items():
             common = {"max_seconds": args.max_seconds, "expect": expect,
-                      "server_pid": server_pid}
+                      "server_pids": server_pids}
             warm = await load(conns, paths, count=args.warmup, **common)
             if warm.errors:
                 raise SystemExit(f"{name} warm-up failed: {warm.errors[:3]}")
@@ -200,6 +210,32 @@ async def run_phases(port: int, digests: list[str], args: argparse.Namespace,
     finally:
         for conn in conns:
             await conn.close()
+    return results
+
+
+def run_wrk(port: int, digests: list[str], args: argparse.Namespace, server_pids: list[int],
+            work: Path) -> dict[str, dict[str, Any]]:
+    """Both phases again from ``wrk`` (closed loop, ``--concurrency`` connections)."""
+    results = {}
+    for name, (paths, expect) in phase_paths(digests).items():
+        listing = work / f"{name}.paths"
+        listing.write_text("\n".join(paths) + "\n")
+        env = {**os.environ, "WRK_PATHS": str(listing), "WRK_EXPECT": expect.decode()}
+        command = ["wrk", "-t1", f"-c{args.concurrency}", f"-d{args.wrk_seconds}s",
+                   "--timeout", "10s", "-s", str(ROOT / "bench" / "wrk_verify.lua"),
+                   f"http://127.0.0.1:{port}"]
+        cpu0 = cpu_seconds(server_pids)
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+        server_cpu = cpu_seconds(server_pids) - cpu0
+        line = next(x for x in done.stdout.splitlines() if x.startswith("WRK_JSON "))
+        raw = json.loads(line.removeprefix("WRK_JSON "))
+        count, seconds = raw["requests"], raw["duration_us"] / 1e6
+        results[name] = {
+            "requests": count,
+            "errors": raw["socket_errors"] + raw["status_errors"] + raw["wrong_bodies"],
+            **{f"{q}_ms": round(raw[f"{q}_us"] / 1e3, 2) for q in ("p50", "p90", "p99", "max")},
+            "requests_per_s": round(count / seconds), "seconds": round(seconds, 2),
+            "server_cpu_ms_per_request": round(server_cpu / max(count, 1) * 1e3, 3)}
     return results
 
 
@@ -211,12 +247,17 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2_000)
     parser.add_argument("--max-seconds", type=float, default=300, help="cap for each phase")
     parser.add_argument("--interval", type=float, default=2.0, help="EVIDENCE_ANCHOR_INTERVAL")
+    parser.add_argument("--workers", type=int, default=1, help="evidence serve --workers")
+    parser.add_argument("--wrk-seconds", type=int, default=10,
+                        help="seconds per wrk phase (0: skip wrk; skipped when not installed)")
     args = parser.parse_args()
+    use_wrk = args.wrk_seconds > 0 and shutil.which("wrk") is not None
     with tempfile.TemporaryDirectory(dir=ROOT / "var" if (ROOT / "var").exists() else None) as d:
         var = Path(d) / "var"
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        server = start_server(var, port, free_port(), args.interval)
+        server = start_server(var, port, free_port(), args.interval, workers=args.workers)
+        wrk: dict[str, dict[str, Any]] = {}
         try:
             token = login(base, var, "enf-officer")
             r = requests.post(f"{base}/cases", timeout=10, headers={
@@ -225,7 +266,10 @@ def main() -> None:
             r.raise_for_status()
             digests = register_items(base, token, r.json()["id"], args.items)
             wait_anchored(base, args.items, 120)
-            phases = uvloop.run(run_phases(port, digests, args, server.pid))
+            pids = api_pids(server.pid)
+            phases = uvloop.run(run_phases(port, digests, args, pids))
+            if use_wrk:
+                wrk = run_wrk(port, digests, args, pids, Path(d))
         finally:
             server.terminate()
             server.wait(30)
@@ -234,9 +278,11 @@ def main() -> None:
         if phase.errors:
             print(f"{name}: {len(phase.errors)} errors, first: {phase.errors[:3]}",
                   file=sys.stderr)
-    report = {
+    report: dict[str, Any] = {
         "items": args.items,
         "concurrency": args.concurrency,
+        "api_processes": args.workers,
+        "loadavg_after": Path("/proc/loadavg").read_text().split()[:3],
         "warmup_requests": args.warmup,
         "verify": verify,
         "healthz_baseline": healthz,
@@ -244,7 +290,13 @@ def main() -> None:
         "ratio_throughput_verify_vs_healthz": round(
             verify["requests_per_s"] / healthz["requests_per_s"], 2),
     }
+    if wrk:
+        report["wrk"] = {"verify": wrk["verify"], "healthz_baseline": wrk["healthz"],
+                         "ratio_p99_verify_vs_healthz": round(
+                             wrk["verify"]["p99_ms"] / wrk["healthz"]["p99_ms"], 2)}
     print(json.dumps(report, indent=2))
+    if any(r["errors"] for r in wrk.values()):
+        raise SystemExit(f"wrk saw errors: {wrk}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from evidence_service.domain.errors import ChainUnavailable, InvalidInput
 from ledger_node import (
     DEV_MNEMONIC,
     AnvilNode,
+    DeploymentRecord,
     LedgerError,
     NodeConfig,
     dev_account,
@@ -73,6 +74,25 @@ def start_embedded(*, ledger_dir: Path, port: int, block_time: float | None,
     _logger.info("embedded chain %d at %s, registry %s", anchor.chain_id, node.rpc_url,
                  record.address)
     return LedgerRuntime(anchor=anchor, departments=departments, node=node)
+
+
+def attach_embedded(*, rpc_url: str, ledger_dir: Path, keys: DepartmentKeys) -> LedgerRuntime:
+    """Bind to the embedded node another process of this service supervises (``evidence
+    serve --workers``): same registry record and dev accounts, but no node of its own.
+
+    Raises ChainUnavailable when the node or its deployment record is not there.
+    """
+    try:
+        record = DeploymentRecord.load(ledger_dir / "deployment.json")
+    except LedgerError as exc:
+        raise ChainUnavailable(f"no embedded chain deployment to attach to: {exc}") from exc
+    deployer, anchorer = dev_account(DEV_MNEMONIC, index=0), dev_account(DEV_MNEMONIC, index=1)
+    anchor = ChainAnchor(rpc_url=rpc_url, contract_address=record.address, signer=anchorer,
+                         expected_chain_id=record.chain_id)
+    departments = ChainDepartments(
+        rpc_url=rpc_url, contract_address=record.address, admin=deployer,
+        keystore_dir=keys.keystore_dir, password=keys.password, scrypt_n=keys.scrypt_n)
+    return LedgerRuntime(anchor=anchor, departments=departments)
 
 
 def connect_external(*, rpc_url: str | None, contract_address: str | None,

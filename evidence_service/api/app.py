@@ -79,8 +79,11 @@ def build_store(settings: Settings, *, setup: bool = True) -> ObjectStore:
     return FilesystemObjectStore(settings.resolved_objects_dir)
 
 
-def build_ledger(settings: Settings) -> LedgerRuntime | None:
+def build_ledger(settings: Settings, *, attach_rpc: str | None = None) -> LedgerRuntime | None:
     """Start (embedded) or bind (external) the chain, or None when the ledger is off.
+
+    ``attach_rpc``: the embedded node another process of this service already runs there
+    (a replica of ``evidence serve --workers``); bind to it instead of starting one.
 
     The chain client (web3) is imported only here, so a process without a ledger never loads it.
     """
@@ -89,6 +92,7 @@ def build_ledger(settings: Settings) -> LedgerRuntime | None:
         return None
     from evidence_service.adapters.ledger_runtime import (
         DepartmentKeys,
+        attach_embedded,
         connect_external,
         start_embedded,
     )
@@ -96,6 +100,8 @@ def build_ledger(settings: Settings) -> LedgerRuntime | None:
     keys = DepartmentKeys(keystore_dir=settings.department_keystore_dir,
                           password=settings.resolved_department_password(),
                           scrypt_n=ledger.keystore_scrypt_n)
+    if ledger.mode == "embedded" and attach_rpc is not None:
+        return attach_embedded(rpc_url=attach_rpc, ledger_dir=settings.ledger_dir, keys=keys)
     if ledger.mode == "embedded":
         return start_embedded(ledger_dir=settings.ledger_dir, port=ledger.port,
                               block_time=ledger.block_time, keys=keys)
@@ -118,7 +124,8 @@ def build_ledger(settings: Settings) -> LedgerRuntime | None:
                             admin_password=secret(ledger.admin_keystore_password), keys=keys)
 
 
-def build_services(settings: Settings, *, migrate: bool = True) -> Services:
+def build_services(settings: Settings, *, migrate: bool = True,
+                   attach_rpc: str | None = None) -> Services:
     """Wire the database, object store, chain and services for ``settings``."""
     engine = make_engine(settings.resolved_database_url)
     if migrate:
@@ -126,7 +133,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     uow = SqlUnitOfWork(make_session_factory(engine))
     clock = SystemClock()
     store = build_store(settings)
-    ledger = build_ledger(settings)
+    ledger = build_ledger(settings, attach_rpc=attach_rpc)
     custody = CustodyService(uow=uow, clock=clock, store=store)
     archive = LogArchive(uow=uow, store=store, clock=clock,
                          work_dir=settings.resolved_spool_dir / "segments")
@@ -202,15 +209,22 @@ def start_job_runner(settings: Settings, analysis: AnalysisService
     return runner
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the FastAPI application; reads settings from the environment when not given."""
+def create_app(settings: Settings | None = None, *, replica_of: str | None = None) -> FastAPI:
+    """Build the FastAPI application; reads settings from the environment when not given.
+
+    ``replica_of``: this is an extra API process of ``evidence serve --workers``, and the first
+    process runs the embedded chain node at this RPC URL. A replica does not migrate, start a
+    node, finalise interrupted uploads or run in-process analysis jobs (the first process does);
+    its anchoring and scanning workers run, but the leader locks let only one of each work.
+    """
     settings = settings or get_settings()
     configure(settings.log_level)
-    services = build_services(settings)
+    replica = replica_of is not None
+    services = build_services(settings, migrate=not replica, attach_rpc=replica_of)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        recovered = services.ingest.recover()
+        recovered = 0 if replica else services.ingest.recover()
         if recovered:
             _logger.info("finalised %d uploads that completed before a restart", recovered)
         worker = None
@@ -218,7 +232,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             worker = AnchoringWorker(services.anchoring, services.anchor_lock,
                                      interval=settings.anchor_interval)
             worker.start()
-        runner = start_job_runner(settings, services.analysis)
+        runner = None if replica else start_job_runner(settings, services.analysis)
         scanner = None
         if settings.integrity.enabled:
             scanner = IntegrityWorker(services.integrity, services.integrity_lock,
@@ -239,6 +253,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = services
     errors.install(app)
     security.install(app, cors_origins=settings.cors_origins)
+    # outermost: repeated public lookups of final verdicts skip the stack (routes/verify.py)
+    app.state.verdict_cache = verify.VerdictCache()
+    app.add_middleware(verify.VerifyFastPath, cache=app.state.verdict_cache)
     app.include_router(graph_routes.router)  # before cases: /items/search beats /items/{id}
     for module in (health, auth, cases, custody, transfers, analysis, uploads, verify,
                    integrity):

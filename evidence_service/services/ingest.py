@@ -193,16 +193,17 @@ class IngestService:
         PayloadTooLarge (the declared chunk would pass the declared length).
         """
         require(principal, UPLOAD_ROLES, "uploading evidence")
-        upload = self._load(principal, upload_id)
-        if upload.status is not UploadStatus.RECEIVING:
-            raise Conflict(f"upload is {upload.status.value}")
-        if upload.expires_at <= self._clock.now():
-            raise Conflict("upload has expired")
-        handle = self._open_locked(upload.id)
+        try:  # lock first, then read the upload once: no other writer can move it meanwhile
+            handle = self._open_locked(self._checked_id(upload_id))
+        except (Conflict, UploadBusy):  # no spool (finished, unknown) or busy: say which
+            self._check_writable(self._load(principal, upload_id))
+            raise
         try:
-            with self._uow() as repo:  # re-read under the lock: another writer may have moved it
-                fresh = repo.get_upload(upload.id)
-            assert fresh is not None
+            with self._uow(read_only=True) as repo:
+                fresh = repo.get_upload(upload_id)
+            if fresh is None or fresh.department_id != principal.department_id:
+                raise NotFound("upload not found")
+            self._check_writable(fresh)
             if offset != fresh.offset:
                 raise UploadOffsetMismatch(
                     f"Upload-Offset {offset} does not match the stored offset {fresh.offset}",
@@ -216,6 +217,19 @@ class IngestService:
             handle.close()
             raise
         return UploadWriter(self, fresh, handle, hasher)
+
+    def _check_writable(self, upload: Upload) -> None:
+        if upload.status is not UploadStatus.RECEIVING:
+            raise Conflict(f"upload is {upload.status.value}")
+        if upload.expires_at <= self._clock.now():
+            raise Conflict("upload has expired")
+
+    @staticmethod
+    def _checked_id(upload_id: str) -> str:
+        try:
+            return str(uuid.UUID(upload_id))
+        except ValueError as exc:
+            raise NotFound("upload not found") from exc
 
     def _resume_hasher(self, upload: Upload, handle: BinaryIO) -> DualHasher:
         handle.truncate(upload.offset)  # drop bytes written after the last committed offset
@@ -420,11 +434,18 @@ class UploadWriter:
                     self._pending = None
                 self._svc._hashes.drop(self.upload.id)
                 return IngestResult(upload=self.upload, item=self.item)
-            self.checkpoint()
-            self._svc._hashes.put(self.upload.id, self.offset, self._hasher)
             if self.offset == self.upload.length:
+                # complete: finalising commits the offset with the registration, in one
+                # transaction, and the object store syncs the bytes, so no checkpoint first.
+                # If finalising fails, the client resends at most the bytes since the last
+                # checkpoint (under ``checkpoint_bytes``), as after a crash.
+                self._await_checkpoint()
+                self._svc._hashes.put(self.upload.id, self.offset, self._hasher)
                 result = self._svc._finalise(self.upload, self._hasher)
                 self.upload, self.item = result.upload, result.item
+            else:
+                self.checkpoint()
+                self._svc._hashes.put(self.upload.id, self.offset, self._hasher)
         finally:
             self._closed = True
             if self._pending is not None:  # an error cut the checkpoint short: let it finish

@@ -154,3 +154,28 @@ def test_failed_disk_write_discards_hash_state(world) -> None:  # type: ignore[n
     with ingest._uow() as repo:
         item = repo.get_item(done.item_id, officer.department_id)
     assert item is not None and item.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_a_finishing_request_commits_its_offset_only_with_the_registration(world) -> None:  # type: ignore[no-untyped-def]
+    """The last request of an upload is not checkpointed first (one transaction less): when
+    finalising fails, the committed offset stays at the last checkpoint and the client
+    resends the tail, which then registers the right bytes."""
+    ingest, officer, case_id, store = world
+    data = os.urandom(100_000)
+    upload = ingest.create_upload(officer, _new(case_id, data)).upload
+    with ingest.open_writer(officer, upload.id, offset=0) as writer:
+        writer.write(data[:70_000])  # past checkpoint_bytes (64 KiB): committed at 70 000
+    store.down = True
+    writer = ingest.open_writer(officer, upload.id, offset=70_000)
+    writer.write(data[70_000:])
+    with pytest.raises(StorageUnavailable):
+        writer.close()
+    assert ingest.get_upload(officer, upload.id).offset == 70_000
+    store.down = False
+    with ingest.open_writer(officer, upload.id, offset=70_000) as resumed:
+        resumed.write(data[70_000:])
+    done = ingest.get_upload(officer, upload.id)
+    assert (done.status, done.offset) == (UploadStatus.COMPLETED, 100_000)
+    with ingest._uow() as repo:
+        item = repo.get_item(done.item_id, officer.department_id)
+    assert item is not None and item.sha256 == hashlib.sha256(data).hexdigest()

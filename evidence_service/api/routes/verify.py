@@ -6,9 +6,11 @@ facts: never a case, party or department.
 
 from __future__ import annotations
 
+import json
 import re
+from collections import OrderedDict
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Query, Request
@@ -20,8 +22,12 @@ from evidence_service.api.guards import GuardedRoute
 from evidence_service.domain.errors import InvalidInput
 from evidence_service.services.verification import Verdict
 
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 router = APIRouter(tags=["verification"], route_class=GuardedRoute)
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
+_VERIFY_PREFIX = "/verify/"
 
 
 class VerdictOut(BaseModel):
@@ -130,3 +136,97 @@ def recheck_item(item_id: str, principal: CurrentPrincipal, services: ServicesDe
 
     Recorded as a ``verified`` custody event; a mismatch raises an integrity alert."""
     return VerdictOut.of(services.verification.recheck_item(principal, item_id, client=client))
+
+
+class VerdictCache:
+    """The exact responses (status line headers and body) of ``verified`` public lookups.
+
+    A ``verified`` answer is final: it names the smallest anchored head that covers the
+    entry, and the log is append-only and anchors only grow, so nothing later can change it.
+    The cached bytes carry their own proof (inclusion path and on-chain anchor), which anyone
+    can check against the chain without trusting this server. ``pending``, ``unknown`` and
+    ``mismatch`` answers are never kept: they are recomputed on every request, so an item
+    reads ``verified`` from the first request after its anchor is recorded, and a pending
+    answer is never served stale. Bounded: least recently used entries are dropped first.
+    Used only from the event loop thread, so it needs no lock.
+    """
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._limit = limit
+        self._entries: OrderedDict[tuple[str, str], tuple[list[Any], bytes]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: tuple[str, str]) -> tuple[list[Any], bytes] | None:
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+        return found
+
+    def put(self, key: tuple[str, str], headers: list[Any], body: bytes) -> None:
+        self._entries[key] = (headers, body)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._limit:
+            self._entries.popitem(last=False)
+
+
+def _is_final(body: bytes) -> bool:
+    try:
+        return bool(json.loads(body).get("verdict") == "verified")
+    except (ValueError, AttributeError):
+        return False
+
+
+class VerifyFastPath:
+    """ASGI middleware, outermost: answers a repeated ``GET /verify/{hash}`` from the cache.
+
+    On a miss the request goes through the whole application (routing, security headers,
+    error handling) and, when the answer is a final ``verified`` verdict, its status, headers
+    and body are kept and replayed byte for byte to later identical requests: same path,
+    same scheme (HSTS differs), no ``Origin`` header (CORS answers differ per origin). A hit
+    costs no thread hop, no database query and no serialisation.
+    """
+
+    def __init__(self, app: ASGIApp, cache: VerdictCache) -> None:
+        self.app = app
+        self.cache = cache
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = self._key(scope)
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        hit = self.cache.get(key)
+        if hit is not None:
+            await send({"type": "http.response.start", "status": 200, "headers": hit[0]})
+            await send({"type": "http.response.body", "body": hit[1]})
+            return
+        start: dict[str, Any] = {}
+        body: list[bytes] = []
+
+        async def keep(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                body.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, keep)
+        answer = b"".join(body)
+        if start.get("status") == 200 and _is_final(answer):
+            self.cache.put(key, list(start.get("headers", [])), answer)
+
+    @staticmethod
+    def _key(scope: Scope) -> tuple[str, str] | None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return None
+        path: str = scope["path"]
+        if not path.startswith(_VERIFY_PREFIX) or scope.get("query_string"):
+            return None
+        digest = path[len(_VERIFY_PREFIX):]
+        if not _HEX64.match(digest):
+            return None
+        if any(name == b"origin" for name, _ in scope["headers"]):
+            return None
+        return str(scope.get("scheme", "http")), digest.lower()

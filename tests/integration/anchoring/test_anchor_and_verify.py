@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -133,3 +134,36 @@ def test_consistency_between_anchored_heads(api: Api) -> None:
     proof = api.client.get(f"/log/consistency?from={sizes[0]}&to={sizes[-1]}").json()
     verify_consistency_response(proof)
     assert api.client.get("/log/consistency?from=3&to=2").status_code == 404
+
+
+def test_public_answer_turns_verified_at_once_and_is_then_replayed(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    services = api.client.app.state.services  # type: ignore[attr-defined]
+    cache = api.client.app.state.verdict_cache  # type: ignore[attr-defined]
+    real_anchor_once, go = services.anchoring.anchor_once, threading.Event()
+
+    def held() -> object:  # nothing is anchored until the test says so
+        return real_anchor_once() if go.is_set() else None
+
+    monkeypatch.setattr(services.anchoring, "anchor_once", held)
+    case_id = api.create_case("officer")
+    item = api.upload("officer", case_id, os.urandom(10_000))
+    path = f"/verify/{item['sha256']}"
+    for _ in range(2):
+        assert api.client.get(path).json()["verdict"] == "pending"
+    assert len(cache) == 0  # a pending answer is never kept
+
+    go.set()
+    _wait_anchored(api, item["id"])  # the worker anchors
+    first = api.client.get(path)
+    assert first.json()["verdict"] == "verified"  # the first request after the anchor
+
+    def broken(**_: object) -> None:
+        raise AssertionError("a final verdict must be served from the cache")
+
+    monkeypatch.setattr(services.verification, "verify_digest", broken)
+    again = api.client.get(path.upper().replace("/VERIFY/", "/verify/"))
+    assert again.content == first.content
+    assert {k: v for k, v in again.headers.items() if k != "date"} == {
+        k: v for k, v in first.headers.items() if k != "date"}
+    assert again.headers["x-frame-options"] == "DENY"
