@@ -98,20 +98,29 @@ def test_store_cut_mid_upload_gives_503_then_the_same_upload_completes(
     r = client.patch(location, 4 * MIB, data[4 * MIB:])
     answered_in = time.monotonic() - started
     assert_unavailable(r, "storage_unavailable")
-    assert_unavailable(client.head(location))  # finalising again meets the same outage
+    # The offset of a finishing request is committed only with its registration, so the
+    # upload still reports the last committed checkpoint and the client resends from there.
+    r = client.head(location)
+    assert r.status_code == 200, r.text
+    committed = int(r.headers["Upload-Offset"])
+    assert 0 < committed < len(data)
+    assert r.headers["Evidence-Upload-Status"] != "completed"
 
     [item] = client.items(case_id)  # nothing half registered
     assert item["status"] == "receiving"
     assert (item["sha256"], item["sm3"], item["size"], item["stored_at"]) == (None,) * 4
     assert _registered(server, [item]) == []
 
+    # while the store is still away, resending the rest meets the same clean outage
+    assert_unavailable(client.patch(location, committed, data[committed:]), "storage_unavailable")
+
     proxy.restore()
     restored = time.monotonic()
-    r = client.head(location)  # the tus client's resume step finalises the upload
+    offset = int(client.head(location).headers["Upload-Offset"])  # the tus client's resume step
+    r = client.patch(location, offset, data[offset:])
     recovered_in = time.monotonic() - restored
-    assert r.status_code == 200, r.text
+    assert r.status_code == 204, r.text
     assert r.headers["Upload-Offset"] == str(len(data))
-    assert r.headers["Evidence-Upload-Status"] == "completed"
     [item] = client.items(case_id)
     assert item["status"] == "stored" and item["sha256"] == sha256
     assert _registered(server, [item]) == [(item["id"], sha256)]
