@@ -47,6 +47,7 @@ from evidence_service.services.ingest import IngestService
 from evidence_service.services.integrity import IntegrityScanner, IntegrityWorker
 from evidence_service.services.transfer import TransferService
 from evidence_service.services.verification import VerificationService
+from evidence_service.web import install as install_pages
 
 if TYPE_CHECKING:
     from evidence_service.adapters.jobs_celery import CeleryDispatcher
@@ -235,6 +236,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, auth, cases, custody, transfers, analysis, uploads, verify,
                    integrity):
         app.include_router(module.router)
+    install_pages(app)  # the web pages under /ui (issue 6)
     metrics.UPLOADS_IN_PROGRESS.set_function(services.uploads_in_progress)
     metrics.bind_integrity(services.integrity)
     return app

@@ -1,0 +1,269 @@
+"""One journey per user, in headless Chromium against the real service (embedded chain).
+
+* an officer uploads two files through the upload page: one survives a dropped request,
+  the other a page reload in the middle of the upload, and continues from the server's offset;
+* a reviewer sees items anchored on the integrity dashboard, then ``mismatch`` and an alert
+  after a stored byte is flipped and the item is re-verified;
+* a department sends a case with one click and the receiver verifies and accepts it;
+* a court verifies a file in the public portal; the SHA-256 and SM3 the browser computed are
+  checked here, and the file's bytes never leave the browser.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from evidence_service.domain.hashing import hash_stream
+from evidence_service.domain.rules import content_key
+from tests.e2e_web.conftest import (
+    api_upload,
+    auth,
+    login,
+    new_case,
+    shot,
+    wait_anchored,
+)
+from tests.support.live import LiveServer
+
+pytestmark = [pytest.mark.e2e, pytest.mark.ledger, pytest.mark.slow]
+CHUNK = 256 * 1024
+
+
+def _pump_until(page: Any, condition: Callable[[], bool], timeout: float = 15) -> None:
+    """Let the browser run (and route handlers fire) until ``condition`` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        page.wait_for_timeout(50)
+
+
+def test_officer_uploads_two_files_one_resumed_after_reload(
+        server: LiveServer, browser: Callable[[], Any], tmp_path: Path) -> None:
+    first, second = tmp_path / "现场照片.jpg", tmp_path / "shift-0920.mp4"
+    first.write_bytes(os.urandom(4 * CHUNK + 1234))
+    second.write_bytes(os.urandom(8 * CHUNK + 77))
+    page = browser().new_page()
+    login(page, server, "enf-officer")
+    shot(page, "home")
+
+    page.click("#new-case summary")
+    page.fill("#case_number", "ENF-WEB-001")
+    page.fill("#case_title", "占道经营")
+    page.fill("#party", "某餐饮店")
+    page.press("#party", "Enter")
+    page.wait_for_url("**/ui/cases/*")
+    case_id = page.url.rsplit("/", 1)[1]
+
+    page.goto(f"{server.url}/ui/upload?case={case_id}&chunk={CHUNK}")
+    page.wait_for_selector(f"#case option[value='{case_id}']", state="attached")
+    page.select_option("#kind", "audio_visual")
+    page.fill("#recorder_id", "DSJ-0042")
+    page.fill("#badge_number", "310115")
+    page.fill("#captured_at", "2026-11-20T09:30:00")
+    page.fill("#location", "31.2304,121.4737")
+    page.fill("#tag_party", "某餐饮店")
+    page.fill("#tag_cause_of_action", "占道经营")
+
+    # file 1: the second PATCH is dropped by the network; tus-js-client retries and resumes
+    patches: list[str] = []
+    dropped: list[str] = []
+
+    def drop_once(route: Any) -> None:
+        if route.request.method == "PATCH":
+            patches.append(route.request.headers["upload-offset"])
+            if len(patches) == 2 and not dropped:
+                dropped.append(route.request.headers["upload-offset"])
+                route.abort("internetdisconnected")
+                return
+        route.continue_()
+
+    page.route("**/uploads/*", drop_once)
+    page.set_input_files("#files", str(first))
+    page.wait_for_selector(f"li.upload[data-file='{first.name}'][data-state='done']")
+    assert dropped == [str(CHUNK)], patches
+    assert patches.count(str(CHUNK)) == 2, patches  # the dropped chunk was sent again
+    page.unroute("**/uploads/*")
+
+    # file 2: after 3 chunks the next request hangs; the officer reloads the page and
+    # chooses the file again: it continues from the server's offset, not from zero
+    held: list[Any] = []
+    sent: list[str] = []
+
+    def hang_after_three(route: Any) -> None:
+        if route.request.method == "PATCH":
+            sent.append(route.request.headers["upload-offset"])
+            if len(sent) > 3:
+                held.append(route)  # never answered: the upload is stuck mid-file
+                return
+        route.continue_()
+
+    page.route("**/uploads/*", hang_after_three)
+    page.set_input_files("#files", str(second))
+    _pump_until(page, lambda: bool(held))
+    row = page.locator(f"li.upload[data-file='{second.name}']")
+    assert row.get_attribute("data-offset") == str(3 * CHUNK)
+    page.unroute("**/uploads/*")
+    page.reload()
+    page.wait_for_selector(f"#case option[value='{case_id}']", state="attached")
+
+    resumed: list[str] = []
+    page.on("request", lambda r: resumed.append(r.headers.get("upload-offset", ""))
+            if r.method == "PATCH" else None)
+    page.set_input_files("#files", str(second))
+    page.wait_for_selector(f"li.upload[data-file='{second.name}'][data-state='done']")
+    assert page.get_attribute(f"li.upload[data-file='{second.name}']", "data-resumed") == "true"
+    assert resumed[0] == str(3 * CHUNK), resumed
+    shot(page, "upload")
+
+    items = requests.get(f"{server.url}/cases/{case_id}/items", timeout=10,
+                         headers=auth(server, "enf-officer")).json()
+    by_name = {i["original_filename"]: i for i in items}
+    assert sorted(by_name) == sorted([first.name, second.name])  # no duplicate from the resume
+    for path in (first, second):
+        item = by_name[path.name]
+        assert item["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert item["size"] == path.stat().st_size
+        assert item["capture"]["recorder_id"] == "DSJ-0042"
+        assert item["capture"]["badge_number"] == "310115"
+        assert item["capture"]["captured_at"].startswith("2026-11-20T")
+        assert item["tags"]["cause_of_action"] == "占道经营"
+
+    page.goto(f"{server.url}/ui/cases/{case_id}")
+    page.wait_for_selector("#items tbody tr >> nth=1")
+    page.wait_for_selector("#custody li")
+    shot(page, "case")
+
+
+def test_reviewer_sees_anchored_then_mismatch(server: LiveServer, browser: Callable[[], Any]
+                                             ) -> None:
+    officer = auth(server, "enf-officer")
+    case_id = new_case(server, officer, "ENF-WEB-002", "扬尘污染")
+    intact = api_upload(server, officer, case_id, "intact.pdf", os.urandom(50_000))
+    flipped_data = os.urandom(60_000)
+    flipped = api_upload(server, officer, case_id, "flipped.pdf", flipped_data)
+    wait_anchored(server)
+
+    page = browser().new_page()
+    login(page, server, "enf-reviewer")
+    page.goto(server.url + "/ui/dashboard")
+    for item_id in (intact, flipped):
+        page.wait_for_selector(f"tr[data-item-id='{item_id}'] .badge[data-status='anchored']")
+    assert int(page.text_content("#counts dd[data-status='anchored']") or 0) >= 2
+    assert page.text_content("#head dd:nth-of-type(3)") not in ("", "—")  # the block
+    shot(page, "dashboard")
+
+    # one byte of the stored object changes (root on the storage host, say)
+    stored = server.var_dir / "objects" / content_key(hashlib.sha256(flipped_data).hexdigest())
+    stored.chmod(0o644)
+    raw = bytearray(stored.read_bytes())
+    raw[1000] ^= 0x01
+    stored.write_bytes(bytes(raw))
+
+    page.click(f"tr[data-item-id='{flipped}'] button.reverify")
+    page.wait_for_selector(f"tr[data-item-id='{flipped}'] .badge[data-status='mismatch']")
+    page.wait_for_selector(f"#alerts li[data-item-id='{flipped}']")
+    page.click(f"tr[data-item-id='{intact}'] button.reverify")
+    page.wait_for_selector(f"tr[data-item-id='{intact}'] .badge[data-status='verified']")
+    assert page.locator(f"tr[data-item-id='{flipped}'] .badge").get_attribute(
+        "data-status") == "mismatch"
+    shot(page, "dashboard-mismatch")
+
+    page.goto(f"{server.url}/ui/items/{flipped}")
+    page.wait_for_selector("#item-facts .badge[data-status='mismatch']")
+    page.click("#reverify")
+    page.wait_for_selector("#reverify-result[data-verdict='mismatch']")
+    shot(page, "item")
+
+
+def test_department_sends_case_and_receiver_accepts(server: LiveServer,
+                                                   browser: Callable[[], Any]) -> None:
+    officer = auth(server, "enf-officer")
+    case_id = new_case(server, officer, "ENF-WEB-003", "违法建设")
+    items = [api_upload(server, officer, case_id, f"photo-{n}.jpg", os.urandom(20_000 + n))
+             for n in range(2)]
+    wait_anchored(server)
+
+    sender = browser().new_page()
+    login(sender, server, "enf-officer")
+    sender.goto(f"{server.url}/ui/cases/{case_id}")
+    sender.wait_for_selector("#send-to option[value='PEN']", state="attached")
+    sender.select_option("#send-to", "PEN")
+    sender.click("#send-form button[type='submit']")
+    sender.wait_for_selector("#send-result[data-transfer-id]")
+    transfer_id = sender.get_attribute("#send-result", "data-transfer-id")
+    assert "0x" in (sender.text_content("#send-result") or "")
+    sender.wait_for_selector("#custody li[data-kind='transfer_sent']")
+    shot(sender, "case-sent")
+
+    receiver = browser().new_page()
+    login(receiver, server, "pen-admin")
+    receiver.goto(server.url + "/ui/transfers")
+    card = f"article[data-transfer-id='{transfer_id}']"
+    receiver.wait_for_selector(f"{card}[data-status='open']")
+    receiver.click(f"{card} button.verify")
+    receiver.wait_for_selector(f"{card}[data-verified='true']")
+    assert receiver.locator(f"{card} ul.checks li[data-ok='true']").count() == len(items)
+    shot(receiver, "transfers-verify")
+    receiver.click(f"{card} button.accept")
+    receiver.wait_for_selector(f"{card}[data-status='accepted']")
+
+    transfer = requests.get(f"{server.url}/transfers/{transfer_id}", timeout=10,
+                            headers=auth(server, "pen-admin")).json()
+    assert transfer["status"] == "accepted"
+    text = receiver.text_content(card) or ""
+    assert transfer["opened"]["tx_hash"] in text and transfer["decided"]["tx_hash"] in text
+    shot(receiver, "transfers")
+
+
+def test_court_verifies_a_file_hashed_in_the_browser(server: LiveServer,
+                                                     browser: Callable[[], Any],
+                                                     tmp_path: Path) -> None:
+    officer = auth(server, "enf-officer")
+    case_id = new_case(server, officer, "ENF-WEB-004", "噪声扰民")
+    evidence = tmp_path / "recorder-clip.mp4"
+    evidence.write_bytes(os.urandom(3 * 1024 * 1024 + 11))  # several 8 MiB-or-less chunks
+    api_upload(server, officer, case_id, evidence.name, evidence.read_bytes())
+    wait_anchored(server)
+    sha256, sm3, _ = hash_stream([evidence.read_bytes()])
+
+    page = browser().new_page()
+    requests_seen: list[tuple[str, str, int]] = []
+    page.on("request", lambda r: requests_seen.append((r.method, r.url, len(r.post_data_buffer
+                                                                              or b""))))
+    page.goto(server.url + "/ui/verify")
+    page.set_input_files("#file", str(evidence))
+    page.wait_for_selector("#result[data-verdict]")
+    assert page.get_attribute("#result", "data-verdict") == "verified"
+    assert page.text_content("#sha256") == sha256.value
+    assert page.text_content("#sm3") == sm3.value
+    head = requests.get(server.url + "/log/head", timeout=5).json()["anchored"]
+    facts = page.text_content("#facts") or ""
+    assert str(head["block_number"]) in facts or "0x" in facts
+    assert page.locator("#proof li").count() >= 1
+    # only the digest left the browser: no request carried a body
+    assert all(size == 0 for _, _, size in requests_seen), requests_seen
+    assert any(url.endswith(f"/verify/{sha256.value}") for _, url, _ in requests_seen)
+    shot(page, "verify")
+    page.emulate_media(media="print")
+    assert page.locator("header.top").is_hidden()
+    page.emulate_media(media="screen")
+
+    unknown = tmp_path / "not-registered.txt"
+    unknown.write_bytes(b"never uploaded")
+    page.set_input_files("#file", str(unknown))
+    page.wait_for_selector("#result[data-verdict='unknown']")
+
+    # the English toggle, by keyboard
+    page.focus("#lang-toggle")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("html[lang='en']")
+    assert page.text_content("h1") == "Public evidence verification"
