@@ -30,6 +30,7 @@ from evidence_service.api.routes import (
     verify,
 )
 from evidence_service.api.routes import graph as graph_routes
+from evidence_service.api.routes import package_verify
 from evidence_service.config import Settings, get_settings
 from evidence_service.domain.errors import InvalidInput
 from evidence_service.logging_setup import configure
@@ -236,6 +237,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, auth, cases, custody, transfers, analysis, uploads, verify,
                    integrity):
         app.include_router(module.router)
+    app.include_router(package_verify.router)  # the portal's package check (issue 6)
     install_pages(app)  # the web pages under /ui (issue 6)
     metrics.UPLOADS_IN_PROGRESS.set_function(services.uploads_in_progress)
     metrics.bind_integrity(services.integrity)

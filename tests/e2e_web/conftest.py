@@ -8,6 +8,7 @@ existing browser; it never downloads one.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import time
@@ -97,10 +98,26 @@ def login(page: Any, server: LiveServer, username: str) -> None:
     page.wait_for_selector("#me dd")
 
 
-def shot(page: Any, name: str) -> None:
-    """Keep a screenshot of the page for the README (docs/screenshots/NAME.png)."""
+def wait_for(page: Any, selector: str, **kwargs: Any) -> None:
+    """Wait for ``selector``; fail at once with the page's error message if one shows."""
+    page.wait_for_selector(f"{selector}, #error:not([hidden])", **kwargs)
+    error = page.locator("#error:not([hidden])")
+    if error.count():
+        raise AssertionError(f"the page reported: {error.text_content()}")
+
+
+def shot(page: Any, name: str, *, full_page: bool = True) -> None:
+    """Screenshot the page; with ``UPDATE_SCREENSHOTS=1`` keep it for the README
+    (docs/screenshots/NAME.png, reduced to 256 colours so it stays small)."""
+    png = page.screenshot(full_page=full_page)
+    assert png.startswith(b"\x89PNG")
+    if os.environ.get("UPDATE_SCREENSHOTS") != "1":
+        return
+    from PIL import Image
+
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    image = Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=256)
+    image.save(SCREENSHOTS / f"{name}.png", optimize=True)
 
 
 def auth(server: LiveServer, username: str) -> dict[str, str]:
@@ -108,12 +125,13 @@ def auth(server: LiveServer, username: str) -> dict[str, str]:
 
 
 def api_upload(server: LiveServer, headers: dict[str, str], case_id: str, name: str,
-               data: bytes, kind: str = "electronic_data") -> str:
+               data: bytes, kind: str = "electronic_data",
+               filetype: str = "application/octet-stream") -> str:
     """Upload through the tus API directly (for journeys that start from stored evidence)."""
     import base64
 
     meta = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in {
-        "case_id": case_id, "filename": name, "kind": kind}.items())
+        "case_id": case_id, "filename": name, "kind": kind, "filetype": filetype}.items())
     tus = {**headers, "Tus-Resumable": "1.0.0"}
     created = requests.post(server.url + "/uploads", timeout=10, headers={
         **tus, "Upload-Length": str(len(data)), "Upload-Metadata": meta})

@@ -93,7 +93,7 @@ async function showAnalysis() {
     setTimeout(() => showAnalysis().catch(() => {}), 2000);
   } else {
     const last = jobs[jobs.length - 1];
-    status.replaceChildren(last ? `${last.status}${last.reason ? `: ${last.reason}` : ''}` : t('item.no_analysis'));
+    status.replaceChildren(last ? `${t(`job.${last.status}`)}${last.reason ? `: ${last.reason}` : ''}` : t('item.no_analysis'));
   }
   const byKind = (kind) => artefacts.filter((a) => a.kind === kind);
   const chapters = byKind('chapters')[0];

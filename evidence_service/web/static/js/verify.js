@@ -26,6 +26,23 @@ function show(verdict, sha256, sm3) {
   document.getElementById('proof').replaceChildren(...verdict.inclusion_proof.map((h) => el('li', {}, hash(h))));
 }
 
+function showPackage(report) {
+  const section = document.getElementById('package-result');
+  section.hidden = false;
+  section.dataset.verdict = report.verdict;
+  const p = document.getElementById('package-verdict');
+  p.className = `verdict verdict-${report.verdict}`;
+  p.textContent = t(`verdict.${report.verdict}`);
+  const zh = document.documentElement.lang.startsWith('zh');
+  facts(document.getElementById('package-facts'), [
+    ...Object.entries(report.facts).map(([k, v]) => [t(`fact.${k}`), typeof v === 'object' ? JSON.stringify(v) : String(v)]),
+    [t('verify.printed_at'), fmtTime(new Date().toISOString())],
+  ]);
+  document.querySelector('#package-checks tbody').replaceChildren(...report.checks.map((c) => el('tr', { dataset: { outcome: c.outcome } },
+    el('td', {}, zh ? c.name_zh : c.name), el('td', {}, t(`outcome.${c.outcome}`)),
+    el('td', {}, el('code', {}, c.subject)), el('td', {}, c.detail))));
+}
+
 page(async () => {
   const input = document.getElementById('file');
   const progress = document.getElementById('hash-progress');
@@ -45,5 +62,19 @@ page(async () => {
     status.textContent = `${file.name}: ${((performance.now() - started) / 1000).toFixed(1)} s`;
     show(await api(`/verify/${sha256}`), sha256, sm3);
   }));
-  document.getElementById('print').addEventListener('click', () => window.print());
+  for (const button of document.querySelectorAll('button.print')) {
+    button.addEventListener('click', () => window.print());
+  }
+  const pkg = document.getElementById('package');
+  pkg.addEventListener('change', guard(async () => {
+    const file = pkg.files[0];
+    if (!file) return;
+    const section = document.getElementById('package-result');
+    section.hidden = true;
+    status.textContent = t('verify.sending');
+    const report = await api('/verify/package', { method: 'POST', body: file,
+      headers: { 'Content-Type': 'application/octet-stream' } });
+    status.textContent = '';
+    showPackage(report);
+  }));
 });
