@@ -25,12 +25,12 @@ from evidence_service.api.routes import (
     custody,
     health,
     integrity,
+    package_verify,
     transfers,
     uploads,
     verify,
 )
 from evidence_service.api.routes import graph as graph_routes
-from evidence_service.api.routes import package_verify
 from evidence_service.config import Settings, get_settings
 from evidence_service.domain.errors import InvalidInput
 from evidence_service.logging_setup import configure

@@ -30,8 +30,8 @@ from tests.e2e_web.conftest import (
     login,
     new_case,
     shot,
-    wait_for,
     wait_anchored,
+    wait_for,
 )
 from tests.support.live import LiveServer
 
