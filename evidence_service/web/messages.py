@@ -127,6 +127,7 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
     "dash.root": ("根哈希", "Root"),
     "dash.scan": ("最近一次巡检", "Last integrity scan"),
     "dash.items": ("证据列表", "Items"),
+    "dash.cases": ("按案件复核", "Re-verify a case"),
     "dash.raised": ("告警时间", "Raised"),
     "dash.reason": ("原因", "Reason"),
     "xfer.title": ("移交收件箱", "Transfer inbox"),

@@ -66,6 +66,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live.start(timeout=120)
     yield live
     live.stop()
+    errors = [line for line in live.log_tail(10**7).splitlines() if " ERROR " in line]
+    assert not errors, "the service logged errors:\n" + "\n".join(errors[:5])
 
 
 @pytest.fixture

@@ -178,7 +178,7 @@ def test_reviewer_sees_anchored_then_mismatch(server: LiveServer, browser: Calla
     page.click(f"tr[data-item-id='{flipped}'] button.reverify")
     page.wait_for_selector(f"tr[data-item-id='{flipped}'] .badge[data-status='mismatch']")
     page.wait_for_selector(f"#alerts li[data-item-id='{flipped}']")
-    page.click(f"tr[data-item-id='{intact}'] button.reverify")
+    page.click(f"#cases li[data-case-id='{case_id}'] button.reverify-case")  # the whole case
     page.wait_for_selector(f"tr[data-item-id='{intact}'] .badge[data-status='verified']")
     assert page.locator(f"tr[data-item-id='{flipped}'] .badge").get_attribute(
         "data-status") == "mismatch"

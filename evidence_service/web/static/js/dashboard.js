@@ -16,6 +16,17 @@ async function load() {
   document.getElementById('counts').replaceChildren(...STATUSES.flatMap((s) => [
     el('dt', {}, badge(s)), el('dd', { dataset: { status: s } }, String(counts[s]))]));
 
+  document.getElementById('cases').replaceChildren(...cases.map((c) => {
+    const own = rows.filter(([owner, item]) => owner.id === c.id && item.sha256);
+    return el('li', { dataset: { caseId: c.id } },
+      el('button', { type: 'button', class: 'reverify-case', disabled: own.length === 0,
+        onclick: guard(async () => {
+          for (const [, item] of own) await api(`/items/${item.id}/verify`, { method: 'POST' });
+          await load();
+        }) }, `${t('case.reverify')}: ${c.case_number}`),
+      ` ${c.title} · ${own.length}`);
+  }));
+
   const body = document.querySelector('#items tbody');
   body.replaceChildren(...rows.map(([c, item]) => el('tr', { dataset: { itemId: item.id } },
     el('td', {}, el('a', { href: `${prefix}/cases/${c.id}` }, c.case_number)),
