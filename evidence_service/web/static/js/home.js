@@ -1,4 +1,4 @@
-import { api, badge, departmentName, el, facts, fmtTime, page, prefix, t, whoAmI } from './app.js';
+import { api, departmentName, el, facts, fmtTime, guard, page, prefix, t, whoAmI } from './app.js';
 
 async function loadCases() {
   const cases = await api('/cases');
@@ -26,12 +26,12 @@ page(async () => {
   ]);
   await loadCases();
   const form = document.getElementById('case-form');
-  form.addEventListener('submit', async (event) => {
+  form.addEventListener('submit', guard(async (event) => {
     event.preventDefault();
     const body = { case_number: form.case_number.value, title: form.case_title.value };
     if (form.cause_of_action.value) body.cause_of_action = form.cause_of_action.value;
     if (form.party.value) body.party = form.party.value;
     const created = await api('/cases', { method: 'POST', body });
     location.assign(`${prefix}/cases/${created.id}`);
-  });
+  }));
 });

@@ -38,7 +38,7 @@ function metadataFor(file) {
 
 class Row {
   constructor(file) {
-    this.bar = el('progress', { max: file.size || 1, value: 0 });
+    this.bar = el('progress', { max: file.size || 1, value: 0, 'aria-label': file.name });
     this.state = el('span', { class: 'state' }, '');
     this.speed = el('span', { class: 'speed' }, '');
     this.node = el('li', { class: 'upload', dataset: { file: file.name, state: 'waiting' } },
