@@ -87,7 +87,7 @@ def main() -> None:
                     args=FLAGS)
                 page = context.new_page()
                 page.goto(server.url + "/ui/verify")
-                browser_pid = _browser_pid(context)  # after launch: the newest chromium
+                browser_pid = _browser_pid(context)
                 idle = tree_rss(browser_pid)
                 peak = [idle]
                 done = threading.Event()
@@ -121,7 +121,8 @@ def main() -> None:
 
 
 def _browser_pid(_context: object) -> int:
-    """The chromium process playwright started (the newest chromium child of this process)."""
+    """The chromium browser process playwright started (the oldest chromium descendant;
+    renderers and utilities are its children, counted by :func:`tree_rss`)."""
     children = [p for p in psutil.Process().children(recursive=True)
                 if "chrom" in p.name().lower()]
     return min(children, key=lambda p: p.create_time()).pid if children else os.getpid()
