@@ -188,16 +188,24 @@ export function guard(fn) {
   };
 }
 
-/** Hash a File in streamed chunks (never whole in memory); onProgress(done, total). */
-export async function hashFile(file, hashers, onProgress, chunk = 8 << 20) {
-  for (const h of hashers) h.init();
-  for (let offset = 0; offset < file.size; offset += chunk) {
-    const bytes = new Uint8Array(await file.slice(offset, offset + chunk).arrayBuffer());
-    for (const h of hashers) h.update(bytes);
-    onProgress?.(Math.min(offset + chunk, file.size), file.size);
-  }
-  if (file.size === 0) onProgress?.(0, 0);
-  return hashers.map((h) => h.digest('hex'));
+/**
+ * Hash a File with each of `algorithms` ('sha256', 'sm3'), each in its own worker, streamed in
+ * slices (never whole in memory); onProgress(done, total) follows the slowest. Resolves to
+ * the hex digests in the order asked.
+ */
+export function hashFile(file, algorithms, onProgress, chunk = 8 << 20) {
+  const done = algorithms.map(() => 0);
+  return Promise.all(algorithms.map((algorithm, i) => new Promise((resolve, reject) => {
+    const worker = new Worker(`${prefix}/static/js/hash-worker.js`);
+    worker.onmessage = ({ data }) => {
+      if (data.error) { worker.terminate(); reject(new Error(data.error)); return; }
+      done[i] = data.progress;
+      onProgress?.(Math.min(...done), file.size);
+      if (data.digest) { worker.terminate(); resolve(data.digest); }
+    };
+    worker.onerror = (event) => { worker.terminate(); reject(new Error(event.message)); };
+    worker.postMessage({ file, algorithm, chunk });
+  })));
 }
 
 const CUSTODY_ZH = {

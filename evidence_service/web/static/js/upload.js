@@ -113,8 +113,7 @@ async function send(file) {
     row.set('uploading', t('upload.resumed'));
   } else {
     row.set('hashing', t('upload.hashing'));
-    const [sha256] = await hashFile(file, [await hashwasm.createSHA256()],
-      (done, total) => row.progress(done, total));
+    const [sha256] = await hashFile(file, ['sha256'], (done, total) => row.progress(done, total));
     upload.options.metadata.sha256 = sha256;
     row.node.dataset.sha256 = sha256;
   }

@@ -1,5 +1,5 @@
 // The public verification portal: the file is hashed here (SHA-256 and SM3 with hash-wasm,
-// streamed in chunks so multi-GB files work), only the digest is sent to GET /verify/{sha256}.
+// each in a worker, streamed in slices so multi-GB files work), only the digest is sent to GET /verify/{sha256}.
 import { api, el, facts, fmtTime, guard, hash, hashFile, page, t } from './app.js';
 
 function show(verdict, sha256, sm3) {
@@ -53,8 +53,7 @@ page(async () => {
     document.getElementById('result').hidden = true;
     progress.hidden = false;
     const started = performance.now();
-    const [sha256, sm3] = await hashFile(file, [await hashwasm.createSHA256(), await hashwasm.createSM3()],
-      (done, total) => {
+    const [sha256, sm3] = await hashFile(file, ['sha256', 'sm3'], (done, total) => {
         progress.max = total || 1;
         progress.value = done;
         status.textContent = `${t('verify.progress')} ${total ? Math.round((done * 100) / total) : 100}%`;
