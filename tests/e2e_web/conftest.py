@@ -58,8 +58,9 @@ def playwright_driver(chromium_path: str) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One service (embedded chain, fast anchoring) for every journey."""
+def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[LiveServer]:
+    """One service (embedded chain, fast anchoring) for every journey (started only once the
+    browser is known to be there)."""
     live = LiveServer(var_dir=tmp_path_factory.mktemp("web") / "var",
                       env={"EVIDENCE_ANCHOR_INTERVAL": "0.3",
                            "EVIDENCE_LEDGER__KEYSTORE_SCRYPT_N": "1024"})
