@@ -229,6 +229,23 @@ def test_department_sends_case_and_receiver_accepts(server: LiveServer,
     assert transfer["opened"]["tx_hash"] in text and transfer["decided"]["tx_hash"] in text
     shot(receiver, "transfers")
 
+    # a second case is refused, with a reason (whose hash goes on-chain)
+    other = new_case(server, officer, "ENF-WEB-006", "无关材料")
+    api_upload(server, officer, other, "misc.pdf", os.urandom(10_000))
+    wait_anchored(server)
+    sent = requests.post(f"{server.url}/cases/{other}/transfers", headers=officer, timeout=30,
+                         json={"to_department": "PEN"})
+    assert sent.status_code == 201, sent.text
+    refused = f"article[data-transfer-id='{sent.json()['id']}']"
+    receiver.reload()
+    receiver.wait_for_selector(f"{refused}[data-status='open']")
+    receiver.click(f"{refused} button.reject")  # no reason yet: the form refuses
+    assert receiver.get_attribute(refused, "data-status") == "open"
+    receiver.fill(f"{refused} input", "与本案无关")
+    receiver.click(f"{refused} button.reject")
+    wait_for(receiver, f"{refused}[data-status='rejected']")
+    assert "与本案无关" in (receiver.text_content(refused) or "")
+
 
 def test_court_verifies_a_file_hashed_in_the_browser(server: LiveServer,
                                                      browser: Callable[[], Any],
