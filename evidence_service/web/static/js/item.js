@@ -7,14 +7,18 @@ import {
 } from './app.js';
 
 const itemId = document.body.dataset.itemId;
+// Each artefact is fetched once per page (every fetch is a custody event of the item).
 const blobs = new Map();
+const urls = new Map();
+
+function getBlob(path) {
+  if (!blobs.has(path)) blobs.set(path, api(path, { raw: true }).then((r) => r.blob()));
+  return blobs.get(path);
+}
 
 async function blobUrl(path) {
-  if (!blobs.has(path)) {
-    const response = await api(path, { raw: true });
-    blobs.set(path, URL.createObjectURL(await response.blob()));
-  }
-  return blobs.get(path);
+  if (!urls.has(path)) urls.set(path, URL.createObjectURL(await getBlob(path)));
+  return urls.get(path);
 }
 
 function artefactPath(a) {
@@ -98,12 +102,12 @@ async function showAnalysis() {
   const byKind = (kind) => artefacts.filter((a) => a.kind === kind);
   const chapters = byKind('chapters')[0];
   const timelineArt = byKind('timeline')[0];
-  const timeline = timelineArt ? await (await api(artefactPath(timelineArt), { raw: true })).json() : null;
+  const timeline = timelineArt ? JSON.parse(await (await getBlob(artefactPath(timelineArt))).text()) : null;
   document.getElementById('load-player').onclick = guard(() => loadPlayer(chapters));
 
   const markers = document.getElementById('markers');
   if (chapters) {
-    const text = await (await api(artefactPath(chapters), { raw: true })).text();
+    const text = await (await getBlob(artefactPath(chapters))).text();
     const violation = timeline?.violation_start?.time;
     markers.replaceChildren(...parseVtt(text).map((cue) => {
       const kind = cue.id.split('-')[0] || 'chapter';
