@@ -117,6 +117,7 @@ def test_officer_uploads_two_files_one_resumed_after_reload(
     page.set_input_files("#files", str(second))
     _pump_until(page, lambda: len(sent) > 4)  # the cut request and at least one retry
     assert sent[:4] == [str(n * CHUNK) for n in range(4)], sent
+    shot(page, "upload")
     page.reload()
     page.unroute_all(behavior="wait")
     page.wait_for_selector(f"#case option[value='{case_id}']", state="attached")
@@ -128,7 +129,7 @@ def test_officer_uploads_two_files_one_resumed_after_reload(
     page.wait_for_selector(f"li.upload[data-file='{second.name}'][data-state='done']")
     assert page.get_attribute(f"li.upload[data-file='{second.name}']", "data-resumed") == "true"
     assert resumed[0] == str(3 * CHUNK), resumed
-    shot(page, "upload")
+    shot(page, "upload-resumed")
 
     items = requests.get(f"{server.url}/cases/{case_id}/items", timeout=10,
                          headers=auth(server, "enf-officer")).json()

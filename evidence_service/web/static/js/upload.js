@@ -41,8 +41,9 @@ class Row {
     this.bar = el('progress', { max: file.size || 1, value: 0, 'aria-label': file.name });
     this.state = el('span', { class: 'state' }, '');
     this.speed = el('span', { class: 'speed' }, '');
+    this.name = el('span', { class: 'name' }, file.name);
     this.node = el('li', { class: 'upload', dataset: { file: file.name, state: 'waiting' } },
-      el('span', { class: 'name' }, file.name), el('span', { class: 'size' }, fmtBytes(file.size)),
+      this.name, el('span', { class: 'size' }, fmtBytes(file.size)),
       this.bar, this.state, this.speed);
     this.samples = [];
   }
@@ -57,10 +58,18 @@ class Row {
     this.bar.value = done;
     this.node.dataset.offset = String(done);
     const now = performance.now();
+    const last = this.samples[this.samples.length - 1];
+    if (last && done < last[1]) this.samples = []; // a new phase, or a chunk sent again
     this.samples.push([now, done]);
     while (this.samples.length > 2 && now - this.samples[0][0] > 3000) this.samples.shift();
     const [t0, b0] = this.samples[0];
-    if (now > t0) this.speed.textContent = `${fmtBytes(((done - b0) * 1000) / (now - t0))}/s`;
+    if (now - t0 > 50 && done > b0) this.speed.textContent = `${fmtBytes(((done - b0) * 1000) / (now - t0))}/s`;
+  }
+
+  finished(size) {
+    this.bar.max = size || 1;
+    this.bar.value = size;
+    this.node.dataset.offset = String(size);
   }
 }
 
@@ -92,7 +101,7 @@ async function send(file) {
     },
     onSuccess: (payload) => {
       const itemId = payload?.lastResponse?.getHeader('Evidence-Item-Id');
-      row.progress(file.size, file.size);
+      row.finished(file.size);
       row.set('done', t('upload.done'));
       if (itemId) {
         row.node.dataset.itemId = itemId;
@@ -111,6 +120,7 @@ async function send(file) {
     upload.resumeFromPreviousUpload(previous[0]);
     row.node.dataset.resumed = 'true';
     row.set('uploading', t('upload.resumed'));
+    row.name.append(el('span', { class: 'muted' }, ` · ${t('upload.resumed')}`));
   } else {
     row.set('hashing', t('upload.hashing'));
     const [sha256] = await hashFile(file, ['sha256'], (done, total) => row.progress(done, total));
