@@ -74,8 +74,19 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iter
 @pytest.fixture
 def browser(playwright_driver: Any, chromium_path: str,
             tmp_path: Path) -> Callable[[], Any]:
-    """A factory of fresh browsers (each its own profile directory); closed after the test."""
+    """A factory of fresh browsers (each its own profile directory); closed after the test.
+
+    Any uncaught script error, or a console error (a Content-Security-Policy refusal, a
+    missing asset, an API error) other than the network cuts the journeys make on purpose,
+    fails the test."""
     opened: list[Any] = []
+    problems: list[str] = []
+
+    def watch(page: Any) -> None:
+        page.on("pageerror", lambda exc: problems.append(f"{page.url}: {exc}"))
+        page.on("console", lambda msg: problems.append(f"{page.url}: {msg.text}")
+                if msg.type == "error" and "net::ERR_INTERNET_DISCONNECTED" not in msg.text
+                else None)
 
     def launch() -> Any:
         profile = tmp_path / f"profile-{len(opened)}"
@@ -83,12 +94,16 @@ def browser(playwright_driver: Any, chromium_path: str,
             str(profile), executable_path=chromium_path, headless=True, args=CHROMIUM_FLAGS,
             viewport={"width": 1280, "height": 860}, locale="zh-CN", accept_downloads=True)
         context.set_default_timeout(20_000)
+        context.on("page", watch)
+        for page in context.pages:
+            watch(page)
         opened.append(context)
         return context
 
     yield launch
     for context in opened:
         context.close()
+    assert not problems, "the pages reported errors:\n" + "\n".join(problems[:10])
 
 
 def login(page: Any, server: LiveServer, username: str) -> None:
