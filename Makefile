@@ -14,7 +14,7 @@ export TEST_POSTGRES_URL
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 export TEST_REDIS_URL
 
-.PHONY: run test lint audit system-deps bench clean contracts stack stack-files
+.PHONY: run test lint audit system-deps bench clean contracts stack stack-files web-vendor
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,27 @@ system-deps:
 	    echo "note: ffmpeg not found and apt-get not usable; install it for video analysis"; \
 	  fi; \
 	fi
+	@# Debian's chromium (the web pages' browser tests) and a CJK font for their screenshots;
+	@# without the browser those tests skip visibly, and fail under CI=true.
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium and a CJK font from Debian"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) \
+	      || echo "warning: could not install chromium (the browser tests will be skipped)"; \
+	  else \
+	    echo "note: chromium not found and apt-get not usable; install it for the browser tests"; \
+	  fi; \
+	fi
+
+# The pages' browser code is vendored from npm (pinned in package-lock.json) into
+# evidence_service/web/static/vendor and committed, so the service needs no node at run time;
+# after changing a version, run this and commit the result (a unit test compares the copies).
+web-vendor: $(NPM_STAMP)
+	cp node_modules/hash-wasm/dist/sha256.umd.min.js evidence_service/web/static/vendor/hash-wasm-sha256.umd.min.js
+	cp node_modules/hash-wasm/dist/sm3.umd.min.js evidence_service/web/static/vendor/hash-wasm-sm3.umd.min.js
+	cp node_modules/hash-wasm/LICENSE evidence_service/web/static/vendor/hash-wasm.LICENSE
+	cp node_modules/tus-js-client/dist/tus.min.js evidence_service/web/static/vendor/tus.min.js
+	cp node_modules/tus-js-client/LICENSE evidence_service/web/static/vendor/tus-js-client.LICENSE
 
 run: $(STAMP) $(NPM_STAMP) system-deps
 	$(BIN)/evidence serve

@@ -25,6 +25,7 @@ from evidence_service.api.routes import (
     custody,
     health,
     integrity,
+    package_verify,
     transfers,
     uploads,
     verify,
@@ -48,6 +49,7 @@ from evidence_service.services.integrity import IntegrityScanner, IntegrityWorke
 from evidence_service.services.log_archive import LogArchive
 from evidence_service.services.transfer import TransferService
 from evidence_service.services.verification import VerificationService
+from evidence_service.web import install as install_pages
 
 if TYPE_CHECKING:
     from evidence_service.adapters.jobs_celery import CeleryDispatcher
@@ -260,6 +262,8 @@ def create_app(settings: Settings | None = None, *, replica_of: str | None = Non
     for module in (health, auth, cases, custody, transfers, analysis, uploads, verify,
                    integrity):
         app.include_router(module.router)
+    app.include_router(package_verify.router)  # the portal's package check (issue 6)
+    install_pages(app)  # the web pages under /ui (issue 6)
     metrics.UPLOADS_IN_PROGRESS.set_function(services.uploads_in_progress)
     metrics.bind_integrity(services.integrity)
     return app

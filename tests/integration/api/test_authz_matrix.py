@@ -66,6 +66,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/verify/{digest}"): Rule(PUBLIC), ("POST", "/verify"): Rule(PUBLIC),
     ("GET", "/log/head"): Rule(PUBLIC), ("GET", "/log/consistency"): Rule(PUBLIC, exists=False),
     ("OPTIONS", "/uploads"): Rule(PUBLIC),
+    ("POST", "/verify/package"): Rule(PUBLIC),
+    # the web pages: HTML shells with no data (their JS calls the API with the user's token)
+    ("GET", "/"): Rule(PUBLIC), ("GET", "/ui/"): Rule(PUBLIC), ("GET", "/ui/login"): Rule(PUBLIC),
+    ("GET", "/ui/upload"): Rule(PUBLIC), ("GET", "/ui/cases/{case_id}"): Rule(PUBLIC),
+    ("GET", "/ui/items/{item_id}"): Rule(PUBLIC), ("GET", "/ui/dashboard"): Rule(PUBLIC),
+    ("GET", "/ui/transfers"): Rule(PUBLIC), ("GET", "/ui/verify"): Rule(PUBLIC),
     # identity
     ("GET", "/auth/me"): Rule(ANY), ("GET", "/departments"): Rule(ANY),
     ("POST", "/departments"): Rule(frozenset({"system_admin"})),
