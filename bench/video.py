@@ -15,7 +15,13 @@ Our runs are whole ``analyze()`` calls (probe, cuts, key frames decoded at full 
 contact sheet, timeline) with the event detectors off, so that they compare with a scene
 detector; one more fast run with the default detectors (activity, smoke) is reported too.
 
-Usage: .venv/bin/python bench/video.py [--seconds 90] [--keep DIR] [--runs 1]
+Usage: .venv/bin/python bench/video.py [--seconds 90] [--keep FILE] [--runs 1]
+
+``--long-hours H`` instead measures memory on a long file: the clip (``--keep`` or a fresh
+one) is repeated by ffmpeg's ``-stream_loop`` with stream copy (no re-encode) into an
+H-hour file next to it, analysed once in ``fast`` mode in a fresh child process (peak RSS
+of that process, ``ru_maxrss`` of its largest ffmpeg child, the sampled sum of its ffmpeg
+children, wall and CPU seconds), and the long file is deleted afterwards.
 """
 
 from __future__ import annotations
@@ -107,7 +113,9 @@ class _ChildSampler(threading.Thread):
 
 
 def child(mode: str, source: Path) -> None:
-    """Run one analysis in this fresh process and print its figures as JSON."""
+    """Run one analysis in this fresh process and print its figures as JSON (CPU seconds of
+    this process and of its ffmpeg children; ``ffmpeg_maxrss_mb`` is the largest child's
+    ``ru_maxrss``)."""
     from video_pipeline.analyze import analyze
     from video_pipeline.options import AnalyzeOptions
 
@@ -121,7 +129,11 @@ def child(mode: str, source: Path) -> None:
         result = analyze(source, Path(out), options=options)
         elapsed = time.perf_counter() - start
     sampler.done.set()
+    me, kids = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                    resource.RUSAGE_CHILDREN))
     print(json.dumps({
+        "cpu_self": me.ru_utime + me.ru_stime, "cpu_children": kids.ru_utime + kids.ru_stime,
+        "ffmpeg_maxrss_mb": kids.ru_maxrss / 1024, "keyframes": len(result.timeline["keyframes"]),
         "elapsed": elapsed, "cuts": [c["time"] for c in result.timeline["cuts"]],
         "events": len(result.timeline["events"]), "rss_mb": _vm_hwm_mb(),
         "ffmpeg_largest_mb": sampler.largest, "ffmpeg_total_mb": sampler.total}))
@@ -171,6 +183,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=90.0)
     parser.add_argument("--runs", type=int, default=1, help="repeat each timing, keep median")
     parser.add_argument("--keep", type=Path, help="write (or reuse) the clip here")
+    parser.add_argument("--long-hours", type=float,
+                        help="measure memory and time on a file this long (see above)")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -188,7 +202,47 @@ def main() -> None:
               f"({size * 8 / args.seconds / 1e6:.2f} Mb/s), {len(truth)} cuts "
               f"({sum(f % FPS != 0 for f in cuts)} mid-GOP), made in "
               f"{time.perf_counter() - start:.0f} s; load average {os.getloadavg()[0]:.2f}")
-        report(clip, truth, args.seconds, args.runs)
+        if args.long_hours:
+            long_run(clip, args.long_hours, len(truth) / args.seconds)
+        else:
+            report(clip, truth, args.seconds, args.runs)
+
+
+def loop_to(clip: Path, out: Path, seconds: float) -> None:
+    """``out``: ``clip`` repeated to ``seconds`` by stream copy (timestamps run on)."""
+    import ffmpeg as ffmpeg_python
+
+    clip_s = float(ff.run_ffprobe(clip)["format"]["duration"])
+    loops = max(0, int(seconds // clip_s))
+    node = ffmpeg_python.input(str(clip), stream_loop=loops).output(
+        str(out), map="0:v", c="copy", t=f"{seconds:.3f}")
+    ff.run_graph(node, what=f"looping {clip.name} to {seconds:.0f} s")
+
+
+def long_run(clip: Path, hours: float, cuts_per_second: float) -> None:
+    """Analyse an ``hours``-long copy of ``clip`` once (``fast``); print memory and time."""
+    seconds = hours * 3600.0
+    long_file = clip.with_name(f"{clip.stem}_{hours:g}h.mp4")
+    try:
+        start = time.perf_counter()
+        loop_to(clip, long_file, seconds)
+        size = long_file.stat().st_size
+        print(f"long file: {seconds:.0f} s, {size / 1e9:.2f} GB "
+              f"({size * 8 / seconds / 1e6:.2f} Mb/s), about {cuts_per_second * seconds:.0f} "
+              f"cuts, made in {time.perf_counter() - start:.0f} s by stream copy; "
+              f"load average {os.getloadavg()[0]:.2f}")
+        run = run_ours("ours: fast on the long file", "fast", long_file)
+    finally:
+        long_file.unlink(missing_ok=True)
+    x = run.extra
+    print(f"{run.name}: {run.elapsed:.0f} s wall ({seconds / run.elapsed:.1f}x real time; "
+          f"{run.elapsed * 3600 / seconds / 60:.1f} min per hour of video), CPU "
+          f"{x['cpu_self']:.0f} s in Python + {x['cpu_children']:.0f} s in ffmpeg; "
+          f"{len(run.cuts or [])} cuts, {x['keyframes']:.0f} key frames; load average "
+          f"{os.getloadavg()[0]:.2f}")
+    print(f"peak RSS: python {x['rss_mb']:.0f} MB (target <= 300 MB); largest ffmpeg child "
+          f"ru_maxrss {x['ffmpeg_maxrss_mb']:.0f} MB; ffmpeg children sampled "
+          f"{x['ffmpeg_largest_mb']:.0f} MB largest, {x['ffmpeg_total_mb']:.0f} MB together")
 
 
 def report(clip: Path, truth: list[float], seconds: float, runs: int) -> None:

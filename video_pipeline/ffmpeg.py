@@ -197,10 +197,13 @@ class FrameReader:
 
     def __init__(self, path: Path, *, width: int, height: int, start: float | None = None,
                  duration: float | None = None, keyframes_only: bool = False,
-                 threads: int | None = None, pix_fmt: str = "bgr24") -> None:
+                 threads: int | None = None, pix_fmt: str = "bgr24",
+                 skip_loop_filter: bool = False) -> None:
         in_opts: dict[str, Any] = {}
         if keyframes_only:
             in_opts["skip_frame"] = "nokey"
+        if skip_loop_filter:
+            in_opts["skip_loop_filter"] = "all"
         if start is not None and start > 0:
             in_opts["ss"] = f"{start:.6f}"
         if duration is not None:

@@ -95,7 +95,7 @@ def make_detectors(options: AnalyzeOptions) -> Callable[[], Sequence[EventDetect
 def _reader(source: Path, info: MediaInfo,
             width: int) -> Callable[[float, float], Iterator[FrameSample]]:
     def read(t0: float, t1: float) -> Iterator[FrameSample]:
-        return iter_window(source, info, t0=t0, t1=t1, width=width)
+        return iter_window(source, info, t0=t0, t1=t1, width=width, draft=True)
 
     return read
 
