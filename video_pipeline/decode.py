@@ -85,7 +85,8 @@ def _reader(path: Path, info: MediaInfo, *, size: tuple[int, int], start: float 
             draft: bool = False) -> FrameReader:
     return FrameReader(path, width=size[0], height=size[1], start=start, duration=duration,
                        keyframes_only=keyframes_only, skip_loop_filter=draft,
-                       threads=1 if draft else None)
+                       threads=1 if draft else None,
+                       find_stream_info=not (draft and "mp4" in info.container.split(",")))
 
 
 def iter_keyframes(path: Path, info: MediaInfo, *, width: int = PROXY_WIDTH,
@@ -204,7 +205,8 @@ def iter_window(path: Path, info: MediaInfo, *, t0: float, t1: float,
     retries from further back, so no frame in the window is ever skipped. ffmpeg reads no
     further than ``t1``. ``draft`` frames are for measurement only, never for pictures a
     person sees: the decoder skips the H.264/HEVC loop filter (deblocking; about a tenth of
-    the decoding work) and runs on one thread, since callers decode several windows at once.
+    the decoding work) and runs on one thread, since callers decode several windows at once;
+    for MP4/MOV, ffmpeg also skips its trial decode at open (the header has what it needs).
 
     Raises:
         ToolError: ffmpeg failed, or no seek position reached ``t0``.
