@@ -20,45 +20,61 @@ if TYPE_CHECKING:
 _logger = logging.getLogger(__name__)
 
 
-def _label(image: ColourImage, lines: Sequence[str]) -> None:
-    font, scale, thick = cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1
-    height = 18 * len(lines) + 6
+MAX_TILES = 400
+"""At most this many tiles: past it, the last tile says how many more key frames
+``timeline.json`` lists (a 2-hour file with a thousand shots must not build a sheet of
+hundreds of megabytes)."""
+_SMALL_FROM = 65
+"""From this many tiles on, tiles are half as wide and rows ten tiles long."""
+
+
+def _label(image: ColourImage, lines: Sequence[str], *, scale: float = 0.45) -> None:
+    font, thick = cv2.FONT_HERSHEY_SIMPLEX, 1
+    step = round(40 * scale)
+    height = step * len(lines) + 6
     overlay = image[-height:].copy()
     image[-height:] = (overlay * 0.35).astype(np.uint8)
     for k, text in enumerate(lines):
-        y = image.shape[0] - height + 16 + 18 * k
-        cv2.putText(image, text, (6, y), font, scale, (255, 255, 255), thick, cv2.LINE_AA)
+        y = image.shape[0] - height + step - 2 + step * k
+        cv2.putText(image, text, (4, y), font, scale, (255, 255, 255), thick, cv2.LINE_AA)
 
 
 def render(keyframes: Sequence[KeyFrame], *, base: Path, columns: int = 4,
            thumb_width: int = 320) -> ColourImage:
-    """The grid image (BGR). An empty list gives a single 'no key frames' tile.
+    """The grid image (BGR), built in place one tile at a time. An empty list gives a single
+    'no key frames' tile; more than :data:`MAX_TILES` key frames are shown as the first
+    ``MAX_TILES - 1`` and a tile counting the rest; from 65 on, tiles are half as wide.
 
     Raises:
         OutputError: a key frame file cannot be read.
     """
-    tiles = []
-    for kf in keyframes:
-        image = cv2.imread(str(base / kf.file), cv2.IMREAD_COLOR)
-        if image is None:
-            raise OutputError(f"cannot read key frame {kf.file}")
-        height = max(2, round(image.shape[0] * thumb_width / image.shape[1]))
-        tile = np.asarray(cv2.resize(image, (thumb_width, height),
-                                     interpolation=cv2.INTER_AREA), dtype=np.uint8)
-        _label(tile, [f"{vtt_time(kf.time)}  #{kf.frame}", kf.label or kf.reason])
-        tiles.append(tile)
-    if not tiles:
+    if not keyframes:
         blank = np.zeros((180, thumb_width, 3), np.uint8)
         _label(blank, ["no key frames"])
         return blank
-    tile_h = max(t.shape[0] for t in tiles)
-    rows = []
-    for start in range(0, len(tiles), columns):
-        row = [cv2.copyMakeBorder(t, 0, tile_h - t.shape[0], 0, 0, cv2.BORDER_CONSTANT)
-               for t in tiles[start:start + columns]]
-        row += [np.zeros((tile_h, thumb_width, 3), np.uint8)] * (columns - len(row))
-        rows.append(cv2.hconcat(row))
-    return np.asarray(cv2.vconcat(rows), dtype=np.uint8)
+    small = len(keyframes) >= _SMALL_FROM
+    width, columns = (thumb_width // 2, 10) if small else (thumb_width, columns)
+    scale = 0.33 if small else 0.45
+    shown = list(keyframes) if len(keyframes) <= MAX_TILES else list(keyframes[:MAX_TILES - 1])
+    tiles = len(shown) + (len(keyframes) > MAX_TILES)
+    tile_h = max(2, max(round(kf.height * width / max(kf.width, 1)) for kf in shown))
+    rows = -(-tiles // columns)
+    sheet = np.zeros((rows * tile_h, columns * width, 3), np.uint8)
+    for k, kf in enumerate(shown):
+        image = cv2.imread(str(base / kf.file), cv2.IMREAD_COLOR)
+        if image is None:
+            raise OutputError(f"cannot read key frame {kf.file}")
+        height = min(tile_h, max(2, round(image.shape[0] * width / image.shape[1])))
+        tile = np.asarray(cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA),
+                          dtype=np.uint8)
+        _label(tile, [f"{vtt_time(kf.time)}  #{kf.frame}", kf.label or kf.reason], scale=scale)
+        row, col = divmod(k, columns)
+        sheet[row * tile_h: row * tile_h + height, col * width: (col + 1) * width] = tile
+    if tiles > len(shown):
+        row, col = divmod(len(shown), columns)
+        cell = sheet[row * tile_h: (row + 1) * tile_h, col * width: (col + 1) * width]
+        _label(cell, [f"+{len(keyframes) - len(shown)} more", "in timeline.json"], scale=scale)
+    return sheet
 
 
 def write(keyframes: Sequence[KeyFrame], out: Path, *, base: Path) -> None:

@@ -189,7 +189,10 @@ class FrameReader:
     one frame is read at a time, in fixed-size chunks. ffmpeg's autorotation is on, so
     frames come out upright; ``width``/``height`` are the upright output size. ``pix_fmt``
     is ``bgr24`` (H×W×3) or ``yuv420p`` (OpenCV I420 layout, (H·3/2)×W: no colour
-    conversion in ffmpeg at all, for full-size frames).
+    conversion in ffmpeg at all, for full-size frames). ``skip_loop_filter`` skips deblocking
+    (frames for measurement only); ``find_stream_info=False`` skips ffmpeg's trial decode of
+    the file's first frames at open, for containers whose header already gives the codec
+    parameters (MP4/MOV).
 
     Raises:
         ValueError: an unsupported ``pix_fmt``, or an odd size for ``yuv420p``.
@@ -197,10 +200,15 @@ class FrameReader:
 
     def __init__(self, path: Path, *, width: int, height: int, start: float | None = None,
                  duration: float | None = None, keyframes_only: bool = False,
-                 threads: int | None = None, pix_fmt: str = "bgr24") -> None:
+                 threads: int | None = None, pix_fmt: str = "bgr24",
+                 skip_loop_filter: bool = False, find_stream_info: bool = True) -> None:
         in_opts: dict[str, Any] = {}
+        if not find_stream_info:  # the container header says enough (MP4/MOV): no trial decode
+            in_opts["nofind_stream_info"] = None
         if keyframes_only:
             in_opts["skip_frame"] = "nokey"
+        if skip_loop_filter:
+            in_opts["skip_loop_filter"] = "all"
         if start is not None and start > 0:
             in_opts["ss"] = f"{start:.6f}"
         if duration is not None:

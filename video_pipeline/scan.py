@@ -5,8 +5,9 @@ across ffmpeg processes. Each key frame is shrunk to a proxy for the cut measure
 sharpest key frame between two cut candidates is encoded to JPEG at once (the shot key
 frame, so shots need no second decode). Then only candidate windows are decoded at full
 frame rate, two at a time, to place cuts to the frame. When event detectors are configured,
-a second key-frame pass at proxy size feeds them alongside, and they refine their own
-windows (``video_pipeline.events.detect_events``).
+the key-frame pass runs as one ffmpeg process (whose frame threads use both cores) and the
+same proxies feed the detectors, which then refine their own windows
+(``video_pipeline.events.detect_events``): the key frames are decoded once, not twice.
 
 ``full``: every frame is decoded once at proxy size and feeds the streaming cut detector
 and the detectors; the sharpest frame of each second is remembered for the shots.
@@ -17,14 +18,13 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from video_pipeline.decode import (
     FullFrame,
     iter_frames,
-    iter_keyframes,
+    iter_full_keyframes,
     iter_window,
     map_keyframe_segments,
     proxy_size,
@@ -95,7 +95,7 @@ def make_detectors(options: AnalyzeOptions) -> Callable[[], Sequence[EventDetect
 def _reader(source: Path, info: MediaInfo,
             width: int) -> Callable[[float, float], Iterator[FrameSample]]:
     def read(t0: float, t1: float) -> Iterator[FrameSample]:
-        return iter_window(source, info, t0=t0, t1=t1, width=width)
+        return iter_window(source, info, t0=t0, t1=t1, width=width, draft=True)
 
     return read
 
@@ -123,6 +123,12 @@ class _SliceScanner:
         self.out = _Slice()
 
     def __call__(self, frames: Iterable[FullFrame]) -> _Slice:
+        for _ in self.proxies(frames):
+            pass
+        return self.out
+
+    def proxies(self, frames: Iterable[FullFrame]) -> Iterator[FrameSample]:
+        """Consume ``frames``, yielding each one's proxy (for the event detectors)."""
         for frame in frames:
             proxy = frame.proxy(self._size)
             feat, score = features(proxy), sharpness(proxy.grey)
@@ -136,8 +142,8 @@ class _SliceScanner:
             if self._best is None or score > self._best[0]:
                 self._best = (score, frame)
             self._report("key frames", min(1.0, frame.time / self._duration))
+            yield proxy
         self._close_span()
-        return self.out
 
     def _close_span(self) -> None:
         if self._best is None:
@@ -161,20 +167,23 @@ def scan_fast(source: Path, info: MediaInfo, *, options: AnalyzeOptions, scratch
     make, read = make_detectors(options), _reader(source, info, options.proxy_width)
     size = proxy_size(info, width=options.proxy_width)
     scan = Scan()
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(detect_events, iter_keyframes(source, info,
-                                                            width=options.proxy_width),
-                              make_detectors=make, read_window=read) if make else None
-        parts = map_keyframe_segments(
-            source, info, workers=options.workers,
-            consume=lambda s: _SliceScanner(size=size, scratch=scratch,
-                                            duration=info.duration, report=report)(s))
-        windows = [w for p in parts for w in p.windows] + _boundary_windows(parts)
-        windows.sort(key=lambda w: w[0].time)
-        scan.cuts = place_in_windows(windows, read_window=read, workers=options.workers)
-        report("cuts", 1.0)
-        scan.events = pending.result() if pending else []
+
+    def scanner() -> _SliceScanner:
+        return _SliceScanner(size=size, scratch=scratch, duration=info.duration, report=report)
+
+    if make is None:
+        parts = map_keyframe_segments(source, info, workers=options.workers,
+                                      consume=lambda s: scanner()(s))
+    else:  # one key-frame pass feeds both the cuts and the detectors
+        whole = scanner()
+        scan.events = detect_events(whole.proxies(iter_full_keyframes(source, info)),
+                                    make_detectors=make, read_window=read)
+        parts = [whole.out]
     report("events", 1.0)
+    windows = [w for p in parts for w in p.windows] + _boundary_windows(parts)
+    windows.sort(key=lambda w: w[0].time)
+    scan.cuts = place_in_windows(windows, read_window=read, workers=options.workers)
+    report("cuts", 1.0)
     scan.sharp = [s for p in parts for s in p.sharp]
     scan.spans = [c for p in parts for c in p.spans]
     scan.frames_seen = len(scan.sharp)

@@ -162,29 +162,24 @@ def candidate_windows(anchors: Sequence[Features],
     return [(a, b) for a, b in itertools.pairwise(anchors) if is_candidate(a, b, params=params)]
 
 
-def _sudden(a: Features, b: Features, total: tuple[float, float], params: CutParams) -> bool:
-    colour, content = colour_change(a, b), content_change(a, b)
-    return ((colour >= params.step_colour and colour >= params.share * total[0])
-            or (content >= params.step_content and content >= params.share * total[1]))
-
-
 def read_until_settled(samples: Iterable[FrameSample], window: Window, *,
                        params: CutParams) -> list[Features]:
-    """Features of a window's frames, stopping early once a sudden step has been seen and
-    the current frame already belongs to the end anchor's shot (so no further cut can
-    follow); the decoder behind ``samples`` is then closed. Saves about half of each window
-    that holds one cut."""
-    start, end = window
-    total = (colour_change(start, end), content_change(start, end))
+    """Features of a window's frames, stopping early at the first frame after the start
+    that already looks like the end anchor (not a candidate against it): a cut after it
+    would join two frames alike, which :func:`place_cuts` would not accept anyway, since a
+    cut must carry most of the change between the anchors. The decoder behind ``samples``
+    is then closed. A window that holds one cut ends on the cut's frame (about half of it);
+    one whose change was gradual (a pan, an I-frame's quality pump) ends where the change
+    is done."""
+    end = window[1]
     frames: list[Features] = []
-    seen_cut = False
     iterator = iter(samples)
     try:
         for sample in iterator:
             feat = features(sample)
-            seen_cut = seen_cut or bool(frames and _sudden(frames[-1], feat, total, params))
             frames.append(feat)
-            if seen_cut and feat.time < end.time and not is_candidate(feat, end, params=params):
+            if (len(frames) > 1 and feat.time < end.time
+                    and not is_candidate(feat, end, params=params)):
                 break
     finally:
         close = getattr(iterator, "close", None)
