@@ -25,14 +25,14 @@ import pytest
 import requests
 from web3 import Web3
 
-from ledger_node import AnvilNode, create_keystore, dev_account, registry_contract
+from ledger_node import AnvilNode, registry_contract
 from tests.faults.common import Client, query, registrations, wait_until
 from tests.faults.conftest import FaultReport
 from tests.support.anvil import (
-    MNEMONIC,
     Accounts,
     connect,
     deploy,
+    external_ledger_env,
     node_config,
     require_anvil,
 )
@@ -75,15 +75,8 @@ def chain(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Chain]:
 
 @pytest.fixture
 def server(tmp_path: Path, chain: Chain) -> Iterator[LiveServer]:
-    keystore = tmp_path / "anchorer.json"
-    create_keystore(keystore, password="keystore password",
-                    private_key=bytes(dev_account(MNEMONIC, index=1).key), scrypt_n=2**12)
     live = LiveServer(var_dir=tmp_path / "var", env={
-        "EVIDENCE_LEDGER__MODE": "external", "EVIDENCE_LEDGER__RPC_URL": chain.node.rpc_url,
-        "EVIDENCE_LEDGER__CONTRACT_ADDRESS": chain.address,
-        "EVIDENCE_LEDGER__KEYSTORE": str(keystore),
-        "EVIDENCE_LEDGER__KEYSTORE_PASSWORD": "keystore password",
-        "EVIDENCE_LEDGER__KEYSTORE_SCRYPT_N": str(2**12),
+        **external_ledger_env(chain.node.rpc_url, chain.address, tmp_path),
         "EVIDENCE_ANCHOR_INTERVAL": "0.5", "EVIDENCE_ANALYSIS__ENABLED": "false"})
     live.start()
     yield live

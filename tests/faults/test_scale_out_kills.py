@@ -26,14 +26,13 @@ from typing import Any
 import pytest
 import requests
 
-from ledger_node import create_keystore, dev_account
 from tests.faults.conftest import FaultReport
 from tests.support import video_media as vm
 from tests.support.anvil import (
-    MNEMONIC,
     Accounts,
     connect,
     deploy,
+    external_ledger_env,
     node_config,
     require_anvil,
     running_node,
@@ -73,15 +72,8 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     tmp = tmp_path_factory.mktemp("scale")
     with running_node(node_config(binary)) as node:
         record, _ = deploy(connect(node), Accounts.dev())
-        keystore = tmp / "anchorer.json"
-        create_keystore(keystore, password="keystore password",
-                        private_key=bytes(dev_account(MNEMONIC, index=1).key), scrypt_n=2**12)
-        env = {"EVIDENCE_DATABASE_URL": fresh_database, "EVIDENCE_LEDGER__MODE": "external",
-               "EVIDENCE_LEDGER__RPC_URL": node.rpc_url,
-               "EVIDENCE_LEDGER__CONTRACT_ADDRESS": record.address,
-               "EVIDENCE_LEDGER__KEYSTORE": str(keystore),
-               "EVIDENCE_LEDGER__KEYSTORE_PASSWORD": "keystore password",
-               "EVIDENCE_LEDGER__KEYSTORE_SCRYPT_N": str(2**12),
+        env = {"EVIDENCE_DATABASE_URL": fresh_database,
+               **external_ledger_env(node.rpc_url, record.address, tmp),
                "EVIDENCE_JWT_SECRET": "shared-secret-" + "x" * 32,
                "EVIDENCE_OBJECTS_DIR": str(tmp / "objects"),
                "EVIDENCE_ANCHOR_INTERVAL": "0.3",

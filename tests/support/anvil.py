@@ -28,6 +28,7 @@ from ledger_node import (
     DeploymentRecord,
     NodeConfig,
     NodeUnavailable,
+    create_keystore,
     deploy_registry,
     dev_account,
     find_anvil_binary,
@@ -100,6 +101,19 @@ class Accounts:
         """Accounts 0..5 of the fixed mnemonic."""
         names = ("admin", "anchorer", "dept_a", "dept_b", "dept_c", "outsider")
         return cls(**{n: dev_account(MNEMONIC, index=i).address for i, n in enumerate(names)})
+
+
+def external_ledger_env(rpc_url: str, contract_address: str, directory: Path) -> dict[str, str]:
+    """The ``EVIDENCE_LEDGER__*`` settings of a service anchoring to an external chain as the
+    dev anchoring account (index 1), its key in a keystore written under ``directory``."""
+    keystore = directory / "anchorer.json"
+    create_keystore(keystore, password="keystore password",
+                    private_key=bytes(dev_account(MNEMONIC, index=1).key), scrypt_n=2**12)
+    return {"EVIDENCE_LEDGER__MODE": "external", "EVIDENCE_LEDGER__RPC_URL": rpc_url,
+            "EVIDENCE_LEDGER__CONTRACT_ADDRESS": contract_address,
+            "EVIDENCE_LEDGER__KEYSTORE": str(keystore),
+            "EVIDENCE_LEDGER__KEYSTORE_PASSWORD": "keystore password",
+            "EVIDENCE_LEDGER__KEYSTORE_SCRYPT_N": str(2**12)}
 
 
 def connect(node: AnvilNode) -> Web3:

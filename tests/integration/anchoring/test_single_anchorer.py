@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from ledger_node import create_keystore, dev_account
+from ledger_node import dev_account
 from tests.support.anvil import (
     MNEMONIC,
     Accounts,
     connect,
     deploy,
+    external_ledger_env,
     node_config,
     require_anvil,
     running_node,
@@ -39,14 +40,8 @@ def two_servers(request: pytest.FixtureRequest, tmp_path: Path,
     binary = require_anvil(request.config)
     with running_node(node_config(binary)) as node:
         record, _ = deploy(connect(node), Accounts.dev())
-        keystore = tmp_path / "anchorer.json"
-        create_keystore(keystore, password="keystore password",
-                        private_key=bytes(dev_account(MNEMONIC, index=1).key), scrypt_n=2**12)
-        env = {"EVIDENCE_DATABASE_URL": own_pg_database, "EVIDENCE_LEDGER__MODE": "external",
-               "EVIDENCE_LEDGER__RPC_URL": node.rpc_url,
-               "EVIDENCE_LEDGER__CONTRACT_ADDRESS": record.address,
-               "EVIDENCE_LEDGER__KEYSTORE": str(keystore),
-               "EVIDENCE_LEDGER__KEYSTORE_PASSWORD": "keystore password",
+        env = {"EVIDENCE_DATABASE_URL": own_pg_database,
+               **external_ledger_env(node.rpc_url, record.address, tmp_path),
                "EVIDENCE_JWT_SECRET": "shared-secret-" + "x" * 32,
                "EVIDENCE_OBJECTS_DIR": str(tmp_path / "objects"),
                "EVIDENCE_ANCHOR_INTERVAL": "0.3"}
