@@ -5,6 +5,7 @@ package-lock.json."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -80,6 +81,14 @@ def test_every_message_used_exists_in_both_languages() -> None:
     assert all(zh[k] and en[k] for k in zh)
 
 
+def _unavailable(reason: str) -> None:
+    """Skip visibly on a machine without the npm packages; under CI=true (where `make test`
+    runs `npm ci` first) their absence is a failure."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: a failure, not a skip)")
+    pytest.skip(reason)
+
+
 @pytest.mark.parametrize(("vendored", "source"), sorted(VENDORED.items()))
 def test_vendored_files_equal_the_pinned_npm_packages(vendored: str, source: str) -> None:
     lock = json.loads((ROOT / "package-lock.json").read_text())
@@ -88,8 +97,8 @@ def test_vendored_files_equal_the_pinned_npm_packages(vendored: str, source: str
     assert json.loads((ROOT / "package.json").read_text())["dependencies"][package] == pinned
     installed = ROOT / "node_modules" / package / "package.json"
     if not installed.exists():
-        pytest.skip("node_modules is not installed (make's npm ci step installs it)")
+        _unavailable("node_modules is not installed (make's npm ci step installs it)")
     if json.loads(installed.read_text())["version"] != pinned:
-        pytest.skip(f"node_modules has another {package} than package-lock.json pins")
+        _unavailable(f"node_modules has another {package} than package-lock.json pins")
     assert (WEB / "static" / "vendor" / vendored).read_bytes() == (
         ROOT / "node_modules" / source).read_bytes(), "run `make web-vendor`"
