@@ -130,6 +130,8 @@ class Settings(BaseSettings):
     cors_origins: list[str] = []
     max_upload_bytes: int = Field(default=64 * 1024**3, ge=1)
     upload_expiry_hours: int = Field(default=72, ge=1)
+    #: Most files one batch registration (``POST /cases/{id}/batches``) may hold.
+    batch_max_files: int = Field(default=10_000, ge=1, le=100_000)
     ledger: LedgerConfig = LedgerConfig()
     #: Seconds between anchoring attempts (``EVIDENCE_ANCHOR_INTERVAL``).
     anchor_interval: float = Field(default=2.0, gt=0)

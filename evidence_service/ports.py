@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +15,7 @@ from evidence_service.domain.models import (
     AnalysisOptions,
     Anchor,
     Approval,
+    Batch,
     Case,
     CustodyEvent,
     Department,
@@ -45,6 +46,14 @@ class ObjectStore(Protocol):
         """Store the file at ``source`` under ``key``; returns False if the key already existed.
 
         ``source`` is left in place; the caller removes it once the registration is committed.
+        """
+        ...
+
+    def put_many(self, objects: Sequence[tuple[str, bytes]]) -> set[str]:
+        """Store many small objects at once (key, bytes); returns the keys newly written.
+
+        Durable on return, like ``put_file`` for each, but with a sync per call rather than per
+        object. Keys already stored are left alone.
         """
         ...
 
@@ -109,6 +118,16 @@ class Repository(Protocol):
     def get_item(self, item_id: str, department_id: str) -> EvidenceItem | None: ...
     def list_items(self, case_id: str, department_id: str) -> Sequence[EvidenceItem]: ...
     def count_items_with_sha256(self, sha256: str, department_id: str) -> int: ...
+    def add_items(self, items: Sequence[EvidenceItem]) -> None:
+        """Insert many new items at once (batched inserts)."""
+        ...
+    def sha256s_present(self, sha256s: Collection[str], department_id: str) -> set[str]:
+        """Those of ``sha256s`` that some item of the department already holds."""
+        ...
+
+    # batches
+    def add_batch(self, batch: Batch) -> None: ...
+    def get_batch(self, batch_id: str) -> Batch | None: ...
 
     # uploads
     def add_upload(self, upload: Upload) -> None: ...

@@ -21,6 +21,7 @@ from evidence_service.api.deps import Services
 from evidence_service.api.routes import (
     analysis,
     auth,
+    batches,
     cases,
     custody,
     health,
@@ -37,6 +38,7 @@ from evidence_service.logging_setup import configure
 from evidence_service.ports import Clock, ObjectStore, UnitOfWork
 from evidence_service.services.analysis import AnalysisService
 from evidence_service.services.anchoring import AnchoringService, AnchoringWorker
+from evidence_service.services.batch_ingest import BatchIngestService
 from evidence_service.services.cases import CaseService
 from evidence_service.services.clock import SystemClock
 from evidence_service.services.custody import CustodyService
@@ -152,6 +154,11 @@ def build_services(settings: Settings, *, migrate: bool = True,
                              clock=clock, max_upload_bytes=settings.max_upload_bytes,
                              expiry=timedelta(hours=settings.upload_expiry_hours),
                              analyse_video=settings.analysis.enabled),
+        batches=BatchIngestService(uow=uow, store=store, clock=clock,
+                                   spool_dir=settings.resolved_spool_dir,
+                                   max_files=settings.batch_max_files,
+                                   max_file_bytes=settings.max_upload_bytes,
+                                   analyse_video=settings.analysis.enabled),
         uow=uow,
         ledger=ledger,
         anchoring=anchoring,
@@ -259,7 +266,7 @@ def create_app(settings: Settings | None = None, *, replica_of: str | None = Non
     app.state.verdict_cache = verify.VerdictCache()
     app.add_middleware(verify.VerifyFastPath, cache=app.state.verdict_cache)
     app.include_router(graph_routes.router)  # before cases: /items/search beats /items/{id}
-    for module in (health, auth, cases, custody, transfers, analysis, uploads, verify,
+    for module in (health, auth, cases, custody, transfers, analysis, uploads, batches, verify,
                    integrity):
         app.include_router(module.router)
     app.include_router(package_verify.router)  # the portal's package check (issue 6)

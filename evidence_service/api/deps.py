@@ -17,6 +17,7 @@ from evidence_service.domain.models import Principal
 from evidence_service.ports import LeaderLock, ObjectStore, UnitOfWork
 from evidence_service.services.analysis import AnalysisService
 from evidence_service.services.anchoring import AnchoringService
+from evidence_service.services.batch_ingest import BatchIngestService
 from evidence_service.services.cases import CaseService
 from evidence_service.services.custody import CustodyService
 from evidence_service.services.export import ExportResult, ExportService
@@ -42,6 +43,7 @@ class Services:
     identity: IdentityService
     cases: CaseService
     ingest: IngestService
+    batches: BatchIngestService
     uow: UnitOfWork
     ledger: LedgerRuntime | None
     anchoring: AnchoringService | None

@@ -23,7 +23,8 @@ MAX_JSON_BYTES = 1 << 20
 MAX_JSON_DEPTH = 32
 _STRINGS = re.compile(rb'"(?:\\.|[^"\\])*"')
 _BRACKETS = bytes(range(256)).translate(None, b"[]{}")
-_STREAMED = ("application/offset+octet-stream", "application/octet-stream")
+_STREAMED = ("application/offset+octet-stream", "application/octet-stream",
+             "application/x-tar")
 
 
 def json_depth_exceeds(body: bytes, limit: int) -> bool:

@@ -218,3 +218,25 @@ class CaseGraphOut(_Out):
     edges: list[GraphEdgeOut]
     pairwise_omitted: list[str] = Field(
         description="Shared nodes whose items are too many for pairwise item edges")
+
+
+class BatchItemOut(_Out):
+    """An item a batch registered, in the order of the archive's members."""
+
+    id: str
+    original_filename: str
+    size: int | None
+    sha256: str | None
+    sm3: str | None
+    status: ItemStatus
+    flags: list[ItemFlag]
+    log_index: int | None
+
+
+class BatchOut(BaseModel):
+    batch_id: str
+    case_id: str
+    created_at: datetime
+    replayed: bool  # True when this Batch-Id had already been registered: nothing new
+    count: int
+    items: list[BatchItemOut]

@@ -123,7 +123,14 @@ def new_upload_from_headers(*, length_header: str | None, metadata: str | None) 
         raise InvalidInput("Upload-Length must be a non-negative integer")
     if len(length_header.lstrip("0")) > 19:
         raise PayloadTooLarge("Upload-Length exceeds the maximum upload size")
-    meta = parse_metadata(metadata)
+    return new_upload_from_metadata(parse_metadata(metadata), length=int(length_header))
+
+
+def new_upload_from_metadata(meta: dict[str, bytes], *, length: int) -> NewUpload:
+    """Build a :class:`NewUpload` from decoded metadata (keys above); raises InvalidInput.
+
+    Shared by tus creation and batch registration, whose members carry the same keys.
+    """
     if "filename" not in meta:
         raise InvalidInput("Upload-Metadata must include 'filename'")
     filename = validate_filename(meta["filename"])
@@ -138,7 +145,7 @@ def new_upload_from_headers(*, length_header: str | None, metadata: str | None) 
             case_id=_required(meta, "case_id"), filename=filename,
             media_type=validate_media_type(_text(meta, "filetype")),
             kind=kind,
-            length=int(length_header),
+            length=length,
             declared_sha256=parse_hex_digest(sha, algorithm="sha256").value if sha else None,
             capture=capture, tags=tags,
             classification=_enum(_text(meta, "classification") or "internal",

@@ -226,6 +226,21 @@ class Upload(_Frozen):
     expires_at: datetime
 
 
+class Batch(_Frozen):
+    """A batch registration (a docking station's offload): the items it registered at once.
+
+    Its id is the client's idempotency key: sending the same batch again returns these items
+    instead of registering them twice.
+    """
+
+    id: str
+    department_id: str
+    case_id: str
+    created_by: str
+    created_at: datetime
+    item_ids: tuple[str, ...]  # stored sorted: the items' log indexes give the archive order
+
+
 class NewUpload(_Frozen):
     """What a client declares when it starts an upload."""
 

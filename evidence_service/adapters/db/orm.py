@@ -165,6 +165,18 @@ class UploadRow(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class BatchRow(Base):
+    """A batch registration; its id is the client's idempotency key."""
+
+    __tablename__ = "batches"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"))
+    case_id: Mapped[str] = mapped_column(String(36), index=True)
+    created_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    item_ids: Mapped[list[str]] = mapped_column(JSON)
+
+
 class LogEntryRow(Base):
     """Leaves of the evidence log, append-only: never updated or deleted."""
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Table, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from evidence_service.adapters.db.engine import READ_ONLY
@@ -17,6 +17,7 @@ from evidence_service.adapters.db.orm import (
     AnchorRow,
     ApprovalRow,
     Base,
+    BatchRow,
     CaseRow,
     CustodyEventRow,
     DepartmentRow,
@@ -39,6 +40,7 @@ from evidence_service.domain.models import (
     AnalysisJob,
     Anchor,
     Approval,
+    Batch,
     Case,
     CustodyEvent,
     Department,
@@ -56,16 +58,23 @@ from evidence_service.domain.search import ItemSearch, fold_term
 from evidence_service.ports import NewLogLeaf
 
 M = TypeVar("M", bound=BaseModel)
+_IN_CHUNK = 500
 _JSON_FIELDS = {"roles", "flags", "capture", "tags", "labels", "item_ids", "opened", "decided",
                 "checks", "options", "analysis_options"}
 
 
+def _table(row: type[Base]) -> Table:
+    """The Core table of a mapped class: bulk inserts through it skip ORM bookkeeping."""
+    return cast(Table, row.__table__)
+
+
 def _values(model: BaseModel) -> dict[str, Any]:
     values = model.model_dump()
-    for name in _JSON_FIELDS & values.keys():
-        dumped = model.model_dump(mode="json", include={name})[name]
-        sortable = isinstance(dumped, list) and all(isinstance(v, str) for v in dumped)
-        values[name] = sorted(dumped) if sortable else dumped
+    json_fields = _JSON_FIELDS & values.keys()
+    if json_fields:
+        for name, dumped in model.model_dump(mode="json", include=json_fields).items():
+            sortable = isinstance(dumped, list) and all(isinstance(v, str) for v in dumped)
+            values[name] = sorted(dumped) if sortable else dumped
     return values
 
 
@@ -202,6 +211,28 @@ class SqlRepository:
         return int(self._s.scalar(q) or 0)
 
     # uploads
+    def add_items(self, items: Sequence[EvidenceItem]) -> None:
+        if items:
+            self._s.execute(insert(_table(EvidenceItemRow)),  # Core: no ORM bookkeeping
+                            [{**_values(i), **_search_values(i)} for i in items])
+
+    def sha256s_present(self, sha256s: Collection[str], department_id: str) -> set[str]:
+        wanted, found = sorted(set(sha256s)), set[str]()
+        for start in range(0, len(wanted), _IN_CHUNK):  # stay under SQLite's bound-parameter cap
+            q = select(EvidenceItemRow.sha256).distinct().where(
+                EvidenceItemRow.department_id == department_id,
+                EvidenceItemRow.sha256.in_(wanted[start:start + _IN_CHUNK]))
+            found.update(s for s in self._s.scalars(q) if s)
+        return found
+
+    # batches
+    def add_batch(self, batch: Batch) -> None:
+        self._s.add(BatchRow(**_values(batch)))
+        self._s.flush()
+
+    def get_batch(self, batch_id: str) -> Batch | None:
+        return _model(Batch, self._s.get(BatchRow, batch_id))
+
     def add_upload(self, upload: Upload) -> None:
         self._s.add(UploadRow(**_values(upload)))
         self._s.flush()
@@ -323,8 +354,8 @@ class SqlRepository:
                 fresh[(level, idx)] = digest
                 nodes.append({"level": level, "idx": idx, "hash": digest.hex()})
         if entries:
-            self._s.execute(insert(LogEntryRow), entries)
-            self._s.execute(insert(LogNodeRow), nodes)
+            self._s.execute(insert(_table(LogEntryRow)), entries)
+            self._s.execute(insert(_table(LogNodeRow)), nodes)
         head.size = first + len(entries)
         self._s.flush()
         return first

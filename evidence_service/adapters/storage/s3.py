@@ -16,8 +16,10 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -40,6 +42,7 @@ _READ_TIMEOUT_SECONDS = 20.0
 _MISSING_OBJECT_CODES = frozenset({"NoSuchKey", "NoSuchObject", "NoSuchVersion"})
 _BUCKET_ALREADY_THERE_CODES = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
 _MIN_PART_SIZE = 5 * 1024 * 1024
+_PUT_THREADS = 8  # concurrent small-object PUTs in put_many (urllib3's default pool holds 10)
 _MAX_PART_SIZE = 5 * 1024 * 1024 * 1024
 
 
@@ -213,6 +216,33 @@ class S3ObjectStore:
             )
         _logger.info("stored object key=%s size=%d", key, size)
         return True
+
+    def put_many(self, objects: Sequence[tuple[str, bytes]]) -> set[str]:
+        """Upload each new object (``_PUT_THREADS`` at a time); returns the keys written.
+
+        Each PUT is durable when S3 acknowledges it. Raises InvalidInput for a malformed key and
+        StorageUnavailable on backend failures (objects already written stay: they are
+        content-addressed, so a retry finds them).
+        """
+        unique = dict(objects)
+        for key in unique:
+            self._check_key(key)
+
+        def put(key: str) -> bool:
+            if self.exists(key):
+                return False
+            data = unique[key]
+            with self._translate("upload"):
+                self._client.put_object(self.bucket, key, io.BytesIO(data), length=len(data))
+            return True
+
+        with ThreadPoolExecutor(max_workers=_PUT_THREADS,
+                                thread_name_prefix="s3-put") as pool:
+            written = {key for key, new in zip(unique, pool.map(put, unique), strict=True)
+                       if new}
+        _logger.info("stored %d objects (%d already present)", len(written),
+                     len(unique) - len(written))
+        return written
 
     def _stat_size(self, key: str) -> int | None:
         """Size of the object, or None when it does not exist."""

@@ -24,7 +24,7 @@ PASSWORD = "correct horse battery"
 _TABLES = ("uploads", "evidence_items", "cases", "device_tokens", "users", "departments",
            "log_entries", "log_nodes", "anchors", "custody_events", "transfers", "approvals",
            "integrity_alerts", "analysis_jobs", "derived_artefacts", "integrity_scans",
-           "log_segments")
+           "log_segments", "batches")
 
 
 def _reset_postgres(url: str) -> None:

@@ -10,7 +10,9 @@ One world (SQLite + filesystem) serves every request.
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
+import tarfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -121,6 +123,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/uploads/{upload_id}"): Rule(CASE_READ, scoped=True),
     ("PATCH", "/uploads/{upload_id}"): Rule(UPLOAD, scoped=True),
     ("DELETE", "/uploads/{upload_id}"): Rule(UPLOAD, scoped=True),
+    ("POST", "/cases/{case_id}/batches"): Rule(UPLOAD, scoped=True),
     ("GET", "/evidence/{item_id}/proof"): Rule(READ, scoped=True),
     ("POST", "/items/{item_id}/verify"): Rule(READ, scoped=True),
 }
@@ -224,6 +227,15 @@ def _request(world: World, method: str, path: str, role: str,
         kwargs["params"] = {"from": 1, "to": 1}
     elif (method, path) == ("POST", "/verify"):
         kwargs["content"] = b"some bytes"
+    elif path.endswith("/batches"):
+        tar = io.BytesIO()
+        with tarfile.open(fileobj=tar, mode="w") as archive:
+            info = tarfile.TarInfo(f"IMG_{n}.JPG")
+            info.size = 1
+            archive.addfile(info, io.BytesIO(bytes([n % 256])))
+        headers.update({"Content-Type": "application/x-tar", "Batch-Metadata": encode_metadata(
+            {"kind": "audio_visual"})})
+        kwargs["content"] = tar.getvalue()
     elif path.startswith("/uploads"):
         headers.update(TUS)
         if method == "POST":

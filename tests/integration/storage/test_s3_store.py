@@ -116,6 +116,20 @@ def test_put_existing_key_returns_false_and_keeps_stored_object(
     assert second.exists()  # left for the caller, as the filesystem store does
 
 
+def test_put_many_stores_new_objects_once_and_skips_stored_ones(make_store: StoreFactory) -> None:
+    store = make_store()
+    blobs = [f"photo {n}".encode() for n in range(20)]
+    keys = [_key(hashlib.sha256(b).hexdigest()) for b in blobs]
+    assert store.put_many(list(zip(keys[:5], blobs[:5], strict=True))) == set(keys[:5])
+    versions = _versions(store, keys[0])
+
+    written = store.put_many([*zip(keys, blobs, strict=True), (keys[7], blobs[7])])
+
+    assert written == set(keys[5:])
+    assert _versions(store, keys[0]) == versions  # already stored: not uploaded again
+    assert all(_stored_sha256(store, k) == k.rsplit("/", 1)[-1] for k in keys)
+
+
 def test_missing_key_is_not_found(make_store: StoreFactory) -> None:
     store = make_store()
     key = _key("0" * 64)

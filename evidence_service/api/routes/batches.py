@@ -1,0 +1,115 @@
+"""Batch registration: ``POST /cases/{case_id}/batches`` with a tar archive of many files.
+
+For recorder docking stations and other bulk offloads (see ``services/batch_ingest.py``).
+Request:
+
+- ``Content-Type: application/x-tar``: an uncompressed POSIX (ustar/pax) archive;
+- ``Batch-Id`` (optional): a UUID the client chooses; sending the same batch again returns the
+  first result (``replayed: true``) instead of registering its files twice;
+- ``Batch-Metadata`` (optional): defaults for every file, encoded as tus ``Upload-Metadata``
+  (``key base64value,…``) with the keys of ``api/tus.py``, except ``filename``, ``sha256`` and
+  ``case_id``;
+- per file, pax extended headers ``EVIDENCE.<key>`` override the defaults (for example
+  ``EVIDENCE.sha256``, ``EVIDENCE.captured_at``, ``EVIDENCE.kind``).
+
+The answer (201, or 200 for a replay) lists the registered items in archive order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Header, Request, status
+from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
+
+from evidence_service.api import metrics
+from evidence_service.api.deps import CurrentPrincipal, ServicesDep
+from evidence_service.api.guards import GuardedRoute
+from evidence_service.api.schemas import BatchItemOut, BatchOut
+from evidence_service.api.tus import new_upload_from_metadata, parse_metadata
+from evidence_service.domain.errors import InvalidInput, PayloadTooLarge
+from evidence_service.domain.models import NewUpload
+from evidence_service.services.batch_ingest import BatchMember, BatchResult, Describe
+
+router = APIRouter(tags=["uploads"], route_class=GuardedRoute)
+_TAR = "application/x-tar"
+_PER_FILE_ONLY = frozenset({"filename", "sha256", "case_id"})
+_BUFFER = 1 << 20
+
+
+@router.post("/cases/{case_id}/batches", status_code=status.HTTP_201_CREATED,
+             response_model=BatchOut)
+async def register_batch(
+    case_id: str, request: Request, principal: CurrentPrincipal, services: ServicesDep,
+    content_type: Annotated[str | None, Header()] = None,
+    batch_id: Annotated[str | None, Header()] = None,
+    batch_metadata: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Register every file of a tar archive as an item of the case, all or nothing."""
+    if (content_type or "").split(";")[0].strip().lower() != _TAR:
+        return JSONResponse({"error": {"code": "unsupported_media_type",
+                                       "message": f"Content-Type must be {_TAR}"}},
+                            status_code=415)
+    describe = _describer(case_id, batch_metadata)
+    batches = services.batches
+    archive = batches.spool_path()
+    try:
+        await _receive(request, archive, limit=services.settings.max_upload_bytes)
+        result: BatchResult = await anyio.to_thread.run_sync(lambda: batches.register(
+            principal, case_id=case_id, archive=archive, describe=describe,
+            batch_id=batch_id))
+    finally:
+        archive.unlink(missing_ok=True)
+    if not result.replayed:
+        metrics.ITEMS_STORED.inc(len(result.items))
+    body = BatchOut(batch_id=result.batch.id, case_id=result.batch.case_id,
+                    created_at=result.batch.created_at, replayed=result.replayed,
+                    count=len(result.items),
+                    items=[BatchItemOut.model_validate(i) for i in result.items])
+    return JSONResponse(body.model_dump(mode="json"),
+                        status_code=200 if result.replayed else 201)
+
+
+def _describer(case_id: str, header: str | None) -> Describe:
+    defaults = parse_metadata(header)
+    refused = sorted(_PER_FILE_ONLY & defaults.keys())
+    if refused:
+        raise InvalidInput(f"Batch-Metadata must not set {', '.join(refused)}: they are "
+                           "per file (pax headers EVIDENCE.<key>) or come from the path")
+
+    def describe(member: BatchMember) -> NewUpload:
+        meta = {**defaults, **member.metadata, "case_id": case_id.encode()}
+        meta.setdefault("filename", member.filename.encode("utf-8", errors="surrogateescape"))
+        try:
+            return new_upload_from_metadata(meta, length=member.size)
+        except InvalidInput as exc:
+            shown = member.path[:80].encode("utf-8", errors="backslashreplace").decode()
+            raise type(exc)(f"member {shown!r}: {exc}") from exc
+
+    return describe
+
+
+async def _receive(request: Request, archive: Path, *, limit: int) -> None:
+    """Stream the request body to ``archive``, refusing more than ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge("the batch is larger than the maximum upload size")
+    received = 0
+    async with await anyio.open_file(archive, "wb") as out:
+        buffer = bytearray()
+        try:
+            async for chunk in request.stream():
+                received += len(chunk)
+                if received > limit:
+                    raise PayloadTooLarge("the batch is larger than the maximum upload size")
+                buffer += chunk
+                if len(buffer) >= _BUFFER:
+                    await out.write(bytes(buffer))
+                    buffer.clear()
+        except ClientDisconnect as exc:
+            raise InvalidInput("the client disconnected before the batch was complete; "
+                               "nothing was registered: send it again") from exc
+        await out.write(bytes(buffer))
