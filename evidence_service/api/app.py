@@ -218,8 +218,12 @@ def start_job_runner(settings: Settings, analysis: AnalysisService
     return runner
 
 
-def create_app(settings: Settings | None = None, *, replica_of: str | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, replica_of: str | None = None,
+               migrate: bool = True) -> FastAPI:
     """Build the FastAPI application; reads settings from the environment when not given.
+
+    ``migrate=False`` when the schema was just brought to head by another process
+    (``evidence serve`` runs ``evidence init`` first), so this one never loads Alembic.
 
     ``replica_of``: this is an extra API process of ``evidence serve --workers``, and the first
     process runs the embedded chain node at this RPC URL. A replica does not migrate, start a
@@ -229,7 +233,8 @@ def create_app(settings: Settings | None = None, *, replica_of: str | None = Non
     settings = settings or get_settings()
     configure(settings.log_level)
     replica = replica_of is not None
-    services = build_services(settings, migrate=not replica, attach_rpc=replica_of)
+    services = build_services(settings, migrate=migrate and not replica,
+                              attach_rpc=replica_of)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

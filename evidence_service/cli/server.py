@@ -126,7 +126,7 @@ def serve(
     _prepare(demo=demo)
     _tune_malloc()
     settings = get_settings()
-    app = create_app(settings)
+    app = create_app(settings, migrate=False)  # 'evidence init' just migrated
     bind_host, bind_port = host or settings.host, port or settings.port
     console.print(f"Evidence service on http://{bind_host}:{bind_port}  "
                   f"(storage: {settings.storage_backend}, database: "

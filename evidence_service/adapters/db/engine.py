@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 _logger = logging.getLogger(__name__)
 _HERE = Path(__file__).resolve().parent
@@ -55,6 +56,8 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config  # only migrating processes pay for Alembic (~11 MB)
+
     cfg = Config()
     cfg.set_main_option("script_location", str(_HERE / "migrations"))
     cfg.attributes["engine"] = engine
@@ -63,6 +66,8 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the latest migration (idempotent)."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "head")
     _logger.info("database schema at head (%s)", engine.url.render_as_string(hide_password=True))
 
