@@ -25,8 +25,9 @@ from typing import Any, BinaryIO, cast
 
 import urllib3
 from minio import Minio
-from minio.commonconfig import COMPLIANCE, ENABLED, GOVERNANCE
+from minio.commonconfig import COMPLIANCE, ENABLED, GOVERNANCE, Filter
 from minio.error import MinioException, S3Error
+from minio.lifecycleconfig import AbortIncompleteMultipartUpload, LifecycleConfig, Rule
 from minio.objectlockconfig import DAYS, ObjectLockConfig
 from minio.versioningconfig import VersioningConfig
 
@@ -42,6 +43,7 @@ _READ_TIMEOUT_SECONDS = 20.0
 _MISSING_OBJECT_CODES = frozenset({"NoSuchKey", "NoSuchObject", "NoSuchVersion"})
 _BUCKET_ALREADY_THERE_CODES = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
 _MIN_PART_SIZE = 5 * 1024 * 1024
+_ABORT_RULE = "abort-incomplete-multipart-uploads"
 _PUT_THREADS = 8  # concurrent small-object PUTs in put_many (urllib3's default pool holds 10)
 _MAX_PART_SIZE = 5 * 1024 * 1024 * 1024
 
@@ -179,7 +181,13 @@ class S3ObjectStore:
                     if exc.code not in _BUCKET_ALREADY_THERE_CODES:
                         raise
             self._client.set_bucket_versioning(self.bucket, VersioningConfig(ENABLED))
-            if locked:
+            # a multipart upload cut off by an outage (its abort failing too) would otherwise
+            # keep its parts in the bucket for ever
+            self._client.set_bucket_lifecycle(self.bucket, LifecycleConfig([Rule(
+                ENABLED, rule_filter=Filter(prefix=""), rule_id=_ABORT_RULE,
+                abort_incomplete_multipart_upload=AbortIncompleteMultipartUpload(
+                    days_after_initiation=1))]))
+            if locked and not self._retention_is_set():  # some servers refuse a re-set
                 self._client.set_object_lock_config(
                     self.bucket,
                     ObjectLockConfig(
@@ -194,6 +202,17 @@ class S3ObjectStore:
                     self.retention_mode,
                     self.retention_days,
                 )
+
+    def _retention_is_set(self) -> bool:
+        """Whether the bucket's default retention is already the configured one."""
+        try:
+            config = self._client.get_object_lock_config(self.bucket)
+        except S3Error as exc:
+            if exc.code == "ObjectLockConfigurationNotFoundError":
+                return False
+            raise
+        return (config.mode, config.duration, (config.duration_unit or "").title()) == (
+            self.retention_mode, self.retention_days, DAYS.title())
 
     def put_file(self, key: str, source: Path, *, size: int) -> bool:
         """Stream ``source`` to ``key``; False if the key already existed (nothing uploaded).

@@ -130,6 +130,29 @@ def test_put_many_stores_new_objects_once_and_skips_stored_ones(make_store: Stor
     assert all(_stored_sha256(store, k) == k.rsplit("/", 1)[-1] for k in keys)
 
 
+def test_a_restart_on_a_locked_bucket_that_holds_objects_keeps_working(
+        make_store: StoreFactory, write_file) -> None:
+    """ensure_bucket runs at every start: on a non-empty locked bucket it must not fail."""
+    store = make_store(retention_days=1)
+    source, sha256 = write_file("kept.bin", 100, 6)
+    store.put_file(_key(sha256), source, size=100)
+
+    again = make_store(retention_days=1, ensure=False, bucket=store.bucket)
+    again.ensure_bucket()  # moto refuses to set object-lock rules on a non-empty bucket
+
+    assert again.exists(_key(sha256))
+    lock = again._client.get_object_lock_config(again.bucket)
+    assert (lock.mode, lock.duration) == (COMPLIANCE, 1)
+
+
+def test_incomplete_multipart_uploads_expire(make_store: StoreFactory) -> None:
+    store = make_store()
+    rules = store._client.get_bucket_lifecycle(store.bucket).rules
+    abort = [r for r in rules if r.abort_incomplete_multipart_upload is not None]
+    assert len(abort) == 1 and abort[0].status == "Enabled"
+    assert abort[0].abort_incomplete_multipart_upload.days_after_initiation == 1
+
+
 def test_missing_key_is_not_found(make_store: StoreFactory) -> None:
     store = make_store()
     key = _key("0" * 64)
