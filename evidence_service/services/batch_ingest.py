@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import posixpath
 import tarfile
+import tempfile
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -116,13 +117,19 @@ class BatchIngestService:
         self._max_file_bytes = max_file_bytes
         self._analyse_video = analyse_video
 
-    def spool_path(self) -> Path:
-        """A fresh file name for an archive (or a large member) being received."""
+    def archive_file(self) -> IO[bytes]:
+        """A nameless read/write file in the spool directory for an archive being received
+        (gone on close or on a crash)."""
+        return tempfile.TemporaryFile(dir=self._spool)
+
+    def _spool_path(self) -> Path:
+        """A fresh file name for a large member on its way to the store."""
         return self._spool / f"batch-{uuid.uuid4()}.part"
 
-    def register(self, principal: Principal, *, case_id: str, archive: Path,
+    def register(self, principal: Principal, *, case_id: str, archive: IO[bytes],
                  describe: Describe, batch_id: str | None = None) -> BatchResult:
-        """Register every file of the tar ``archive`` in case ``case_id``.
+        """Register every file of the tar ``archive`` (an open file, read from where it is)
+        in case ``case_id``.
 
         ``batch_id`` (a UUID chosen by the client) makes a resend return the first result.
         Raises PermissionDenied, NotFound (case), InvalidInput (not an uncompressed tar, a
@@ -159,7 +166,7 @@ class BatchIngestService:
         return BatchResult(batch=batch, items=items, replayed=True)  # in archive (log) order
 
     # -- reading, hashing and storing ------------------------------------------------------
-    def _store_members(self, archive: Path, describe: Describe) -> list[_Staged]:
+    def _store_members(self, archive: IO[bytes], describe: Describe) -> list[_Staged]:
         staged: list[_Staged] = []
         seen: set[str] = set()
         group = _Group()
@@ -167,7 +174,7 @@ class BatchIngestService:
         with ThreadPoolExecutor(1, thread_name_prefix="batch-store") as storer:
             pending: Future[set[str]] | None = None
             try:
-                with tarfile.open(archive, mode="r:") as tar:
+                with tarfile.open(fileobj=archive, mode="r:") as tar:
                     for info in tar:
                         member = self._member(info, seen)
                         if member is None:
@@ -226,7 +233,7 @@ class BatchIngestService:
             hasher.update(data)
         else:
             data = None
-            spool = self.spool_path()
+            spool = self._spool_path()
         try:
             if data is None:
                 with spool.open("wb") as out:

@@ -17,10 +17,10 @@ The answer (201, or 200 for a replay) lists the registered items in archive orde
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import anyio
+from anyio import AsyncFile
 from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
@@ -55,14 +55,13 @@ async def register_batch(
                             status_code=415)
     describe = _describer(case_id, batch_metadata)
     batches = services.batches
-    archive = batches.spool_path()
-    try:
+    # a nameless file (O_TMPFILE): nothing to clean up after a crash mid-request
+    async with anyio.wrap_file(batches.archive_file()) as archive:
         await _receive(request, archive, limit=services.settings.max_upload_bytes)
+        await archive.seek(0)
         result: BatchResult = await anyio.to_thread.run_sync(lambda: batches.register(
-            principal, case_id=case_id, archive=archive, describe=describe,
+            principal, case_id=case_id, archive=archive.wrapped, describe=describe,
             batch_id=batch_id))
-    finally:
-        archive.unlink(missing_ok=True)
     if not result.replayed:
         metrics.ITEMS_STORED.inc(len(result.items))
     body = BatchOut(batch_id=result.batch.id, case_id=result.batch.case_id,
@@ -92,24 +91,23 @@ def _describer(case_id: str, header: str | None) -> Describe:
     return describe
 
 
-async def _receive(request: Request, archive: Path, *, limit: int) -> None:
-    """Stream the request body to ``archive``, refusing more than ``limit`` bytes."""
+async def _receive(request: Request, archive: AsyncFile[bytes], *, limit: int) -> None:
+    """Stream the request body into ``archive``, refusing more than ``limit`` bytes."""
     declared = request.headers.get("content-length", "")
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge("the batch is larger than the maximum upload size")
     received = 0
-    async with await anyio.open_file(archive, "wb") as out:
-        buffer = bytearray()
-        try:
-            async for chunk in request.stream():
-                received += len(chunk)
-                if received > limit:
-                    raise PayloadTooLarge("the batch is larger than the maximum upload size")
-                buffer += chunk
-                if len(buffer) >= _BUFFER:
-                    await out.write(bytes(buffer))
-                    buffer.clear()
-        except ClientDisconnect as exc:
-            raise InvalidInput("the client disconnected before the batch was complete; "
-                               "nothing was registered: send it again") from exc
-        await out.write(bytes(buffer))
+    buffer = bytearray()
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > limit:
+                raise PayloadTooLarge("the batch is larger than the maximum upload size")
+            buffer += chunk
+            if len(buffer) >= _BUFFER:
+                await archive.write(bytes(buffer))
+                buffer.clear()
+    except ClientDisconnect as exc:
+        raise InvalidInput("the client disconnected before the batch was complete; "
+                           "nothing was registered: send it again") from exc
+    await archive.write(bytes(buffer))
