@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -26,28 +26,49 @@ _DOCS_PATHS = ("/docs", "/redoc")
 _DOCS_CSP = "frame-ancestors 'none'"
 
 
+class SecurityHeaders:
+    """Adds the security headers to every HTTP response: pure ASGI, wrapping only ``send``.
+
+    Not ``@app.middleware("http")``: Starlette's ``BaseHTTPMiddleware`` wraps ``receive`` too
+    and spawns a task group for every chunk of a request body, which on a multi-GB upload
+    costs more CPU than parsing the HTTP itself.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        docs = scope["path"].startswith(_DOCS_PATHS)
+        https = scope.get("scheme") == "https"
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if docs:
+                    headers.setdefault("Content-Security-Policy", _DOCS_CSP)
+                for name, value in _HEADERS.items():
+                    headers.setdefault(name, value)
+                if headers.get("content-type", "").startswith("application/json"):
+                    headers.setdefault("Cache-Control", "no-store")
+                if https:
+                    headers.setdefault("Strict-Transport-Security", _HSTS)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def install(app: FastAPI, *, cors_origins: list[str]) -> None:
     """Add the header middleware; CORS only when ``cors_origins`` names any (none by default)."""
-
-    @app.middleware("http")
-    async def security_headers(request: Request,
-                               call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        if request.url.path.startswith(_DOCS_PATHS):
-            response.headers.setdefault("Content-Security-Policy", _DOCS_CSP)
-        for name, value in _HEADERS.items():
-            response.headers.setdefault(name, value)
-        if response.headers.get("content-type", "").startswith("application/json"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        if request.url.scheme == "https":
-            response.headers.setdefault("Strict-Transport-Security", _HSTS)
-        return response
-
+    app.add_middleware(SecurityHeaders)
     if cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=cors_origins, allow_credentials=False,
                            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD",
                                           "OPTIONS"],
                            allow_headers=["Authorization", "Content-Type", "Tus-Resumable",
-                                          "Upload-Length", "Upload-Offset", "Upload-Metadata"],
+                                          "Upload-Length", "Upload-Offset", "Upload-Metadata",
+                                          "Batch-Id", "Batch-Metadata"],
                            expose_headers=["Location", "Upload-Offset", "Upload-Length",
                                            "Tus-Resumable", "Evidence-Item-Id"])

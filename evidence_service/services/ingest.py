@@ -379,7 +379,7 @@ class UploadWriter:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def write(self, data: bytes | bytearray) -> None:
+    def write(self, data: bytes | bytearray | memoryview) -> None:
         """Append and hash; raises PayloadTooLarge (nothing of ``data`` is kept) past the end.
 
         Every ``checkpoint_bytes`` a background checkpoint starts: fdatasync, then commit the
@@ -402,7 +402,7 @@ class UploadWriter:
             self._last_checkpoint = self.offset
             self._pending = _checkpoints.submit(self._make_durable, self.upload, self.offset)
 
-    def _append(self, data: bytes | bytearray) -> None:
+    def _append(self, data: bytes | bytearray | memoryview) -> None:
         view = memoryview(data)
         while view:  # unbuffered file: a write may be partial
             view = view[self._handle.write(view) or 0:]
