@@ -61,7 +61,7 @@ from evidence_service.cli.items import ServerOpt, TokenOpt, resolve_case
 from evidence_service.cli.session import ApiSession, CliError, checked_json, state_dir
 from evidence_service.cli.upload import _guess_kind
 
-console = Console()
+console = Console(soft_wrap=True)  # one line per batch, whatever the terminal width
 MIB = 1 << 20
 _PAX_SHA256 = "EVIDENCE.sha256"  # per-file pax headers: EVIDENCE.<key> (see api/routes/batches)
 _PLACEHOLDER = "0" * 64  # written first, replaced by the digest once the data is read
@@ -95,7 +95,9 @@ def collect(paths: list[Path], warn: Callable[[str], None]) -> Walk:
     """Walk ``paths`` in sorted order; hidden entries and symlinks inside them are skipped.
 
     A path given on the command line is taken as it is (a symlinked mount point is followed);
-    a directory's members are named relative to it, a file by its own name.
+    a directory's members are named relative to it, a file by its own name. A directory that
+    cannot be listed is recorded in ``Walk.unreadable``; raises OSError only when a path given
+    cannot be examined at all.
     """
     walk = Walk()
     for root in paths:
@@ -139,7 +141,11 @@ def plan_batches(files: list[SourceFile], *, max_files: int,
                  max_bytes: int) -> list[list[SourceFile]]:
     """Split ``files`` (in order) into batches of at most ``max_files`` files and
     ``max_bytes`` bytes; a name already in a batch (two cards given at once) starts a new one,
-    because the server refuses a repeated member name."""
+    because the server refuses a repeated member name.
+
+    Greedy and deterministic: the same files are always split the same way, so a rerun gives
+    every batch the id it had before.
+    """
     batches: list[list[SourceFile]] = []
     current: list[SourceFile] = []
     names: set[str] = set()
