@@ -11,6 +11,7 @@ from evidence_service.cli import (
     analysis,
     custody,
     items,
+    offload,
     recovery,
     server,
     upload,
@@ -30,6 +31,7 @@ app.command()(items.cases)
 app.command()(items.items)
 app.command()(items.status)
 app.command()(upload.upload)
+app.command()(offload.offload)
 app.command()(verify.verify)
 app.command("verify-bundle")(verify.verify_bundle_command)
 app.command("verify-package")(verify.verify_package_command)
