@@ -28,7 +28,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import mimetypes
 import os
 import stat
 import tarfile
@@ -59,7 +58,7 @@ from tenacity.wait import wait_exponential
 
 from evidence_service.cli.items import ServerOpt, TokenOpt, resolve_case
 from evidence_service.cli.session import ApiSession, CliError, checked_json, state_dir
-from evidence_service.cli.upload import _guess_kind
+from evidence_service.cli.upload import common_metadata, file_metadata
 
 console = Console(soft_wrap=True)  # one line per batch, whatever the terminal width
 MIB = 1 << 20
@@ -161,13 +160,6 @@ def plan_batches(files: list[SourceFile], *, max_files: int,
     if current:
         batches.append(current)
     return batches
-
-
-def file_metadata(name: str, kind: str | None) -> tuple[str, str]:
-    """(media type, evidence kind) of a file, guessed from its name as ``evidence upload``
-    does unless ``kind`` is given."""
-    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return media_type, kind or _guess_kind(media_type)
 
 
 @dataclass(frozen=True)
@@ -401,19 +393,6 @@ class _Tally:
     failures: list[str] = field(default_factory=list)
 
 
-def _common_metadata(*, recorder_id: str | None, badge: str | None, captured_at: str | None,
-                     location: str | None, classification: str,
-                     tags: list[str]) -> dict[str, str]:
-    common = {"classification": classification, "recorder_id": recorder_id,
-              "badge_number": badge, "captured_at": captured_at, "location": location}
-    for t in tags:
-        name, sep, value = t.partition("=")
-        if not sep:
-            raise CliError(f"--tag must look like name=value, got {t!r}")
-        common[f"tag_{name.strip()}"] = value.strip()
-    return {k: v for k, v in common.items() if v}
-
-
 def offload(
     paths: list[Path] = typer.Argument(..., exists=True, readable=True,
                                        help="Directories (a card, DCIM/…) or files"),
@@ -443,7 +422,7 @@ def offload(
     session = ApiSession.open(server, token)
     # a case id goes to the server as is (it answers for an unknown one); a number is looked up
     case_id = _canonical_uuid(case) or resolve_case(session, case)
-    common = _common_metadata(recorder_id=recorder_id, badge=badge, captured_at=captured_at,
+    common = common_metadata(recorder_id=recorder_id, badge=badge, captured_at=captured_at,
                               location=location, classification=classification, tags=tag)
     walk = collect(paths, lambda m: console.print(f"[yellow]warning:[/yellow] {m}"))
     if not walk.files and not walk.unreadable:
@@ -556,7 +535,7 @@ def _offload_large(session: ApiSession, case_id: str, large: list[SourceFile],
             progress.console.print(f"{f.name}: {_size(f.size)}, item={item['id']} "
                                    f"sha256={item['sha256']} [green]registered[/green]")
     finally:
-        storage.close()  # type: ignore[no-untyped-call]  # tuspy is unannotated
+        storage.close()
 
 
 def _summary(walk: Walk, batches: list[list[SourceFile]], large: list[SourceFile],

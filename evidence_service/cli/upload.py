@@ -31,6 +31,26 @@ def _guess_kind(media_type: str) -> str:
     return "electronic_data"
 
 
+def file_metadata(name: str, kind: str | None) -> tuple[str, str]:
+    """(media type, evidence kind) of a file, guessed from its name unless ``kind`` is given."""
+    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return media_type, kind or _guess_kind(media_type)
+
+
+def common_metadata(*, recorder_id: str | None, badge: str | None, captured_at: str | None,
+                    location: str | None, classification: str,
+                    tags: list[str]) -> dict[str, str]:
+    """The metadata every file of one command shares (tus keys); raises CliError."""
+    common = {"classification": classification, "recorder_id": recorder_id,
+              "badge_number": badge, "captured_at": captured_at, "location": location}
+    for t in tags:
+        name, sep, value = t.partition("=")
+        if not sep:
+            raise CliError(f"--tag must look like name=value, got {t!r}")
+        common[f"tag_{name.strip()}"] = value.strip()
+    return {k: v for k, v in common.items() if v}
+
+
 def upload(
     files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, readable=True),
     case: str = typer.Option(..., "--case", "-c", help="Case id or case number"),
@@ -54,13 +74,8 @@ def upload(
 
     session = ApiSession.open(server, token)
     case_id = resolve_case(session, case)
-    common = {"classification": classification, "recorder_id": recorder_id,
-              "badge_number": badge, "captured_at": captured_at, "location": location}
-    for t in tag:
-        name, sep, value = t.partition("=")
-        if not sep:
-            raise CliError(f"--tag must look like name=value, got {t!r}")
-        common[f"tag_{name.strip()}"] = value.strip()
+    common = common_metadata(recorder_id=recorder_id, badge=badge, captured_at=captured_at,
+                             location=location, classification=classification, tags=tag)
     storage = resumable.LockedStorage(state_dir() / "uploads.json")
     rate = _parse_rate(limit_rate)
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
@@ -69,9 +84,8 @@ def upload(
     with Progress(*columns, console=console) as progress, ThreadPoolExecutor(parallel) as pool:
         futures = {}
         for path in files:
-            media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            meta = {k: v for k, v in common.items() if v}
-            meta |= {"filetype": media_type, "kind": kind or _guess_kind(media_type)}
+            media_type, file_kind = file_metadata(path.name, kind)
+            meta = {**common, "filetype": media_type, "kind": file_kind}
             job = resumable.FileUpload(session=session, storage=storage, path=path, case_id=case_id,
                              metadata=meta, chunk_size=chunk_mb << 20, limit_rate=rate,
                              retries=retries)
