@@ -39,6 +39,21 @@ def test_sharpness_is_the_variance_of_the_laplacian() -> None:
         assert sharpness(grey) == pytest.approx(expected, rel=1e-9, abs=1e-9)
 
 
+def test_phash_is_imagehash_phash() -> None:
+    """The hash is computed without scipy, as ``imagehash.phash`` computes it."""
+    import imagehash
+    from PIL import Image
+
+    rng = np.random.default_rng(7)
+    # at most 256 wide: wider frames are shrunk to 256 first (by design)
+    images = [_scene(k)[:, :256] for k in range(6)] + [
+        rng.integers(0, 256, (int(rng.integers(20, 300)), int(rng.integers(20, 257)), 3),
+                     dtype=np.uint8) for _ in range(30)]
+    for image in images:
+        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        assert perceptual_hash(image) == str(imagehash.phash(Image.fromarray(rgb)))
+
+
 def test_phash_is_64_bits_and_stable_under_small_changes() -> None:
     image = _scene(2)
     grain = np.random.default_rng(0).normal(0, 3, image.shape)
