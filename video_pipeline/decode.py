@@ -164,10 +164,14 @@ def iter_full_keyframes(path: Path, info: MediaInfo, *, start: float = 0.0,
     """
     width, height = info.video.width, info.video.height
     layout = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "bgr24"
-    seek = max(0.0, start - 5.0) if start > 0 else None
+    # MP4/MOV seek by their index to the key frame at or before ``start`` (ffmpeg's -ss
+    # counts from the file's start, never after the video stream's): nothing to skip and
+    # nothing to trial-decode at open. Other containers may land late: seek 5 s earlier.
+    indexed = "mp4" in info.container.split(",")
+    seek = (start if indexed else max(0.0, start - 5.0)) if start > 0 else None
     clock = _Clock(info)
     with FrameReader(path, width=width, height=height, start=seek, keyframes_only=True,
-                     pix_fmt=layout) as reader:
+                     pix_fmt=layout, find_stream_info=not indexed) as reader:
         for raw in reader:
             t = clock.time(raw)
             if t >= end:
