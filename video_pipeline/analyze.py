@@ -126,7 +126,8 @@ def _keyframes(source: Path, info: MediaInfo, scan: Scan, options: AnalyzeOption
         if inside:
             chosen.append(keyframes.relabel(max(inside, key=lambda c: c.sharpness), moment))
             continue
-        shot = keyframes.best_per_shot(scan.sharp, [(seg.start, seg.end)])[0]
+        exact = [(t, s) for t, s in scan.intra if seg.start <= t < seg.end]
+        shot = keyframes.best_per_shot(exact or scan.sharp, [(seg.start, seg.end)])[0]
         wanted.append(Moment(shot.time, "shot", moment.label))
     for e in scan.events:
         if e.kind == "mark":

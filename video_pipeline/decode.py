@@ -38,6 +38,8 @@ _logger = logging.getLogger(__name__)
 PROXY_WIDTH = 320
 _SEEK_PREROLLS = (0.0, 2.0, 8.0, 30.0)
 _SPLIT_MIN_S = 20.0
+_SAME_FRAME_S = 1e-4
+"""Two times this close name the same frame (times are rounded to microseconds)."""
 T = TypeVar("T")
 
 
@@ -77,15 +79,16 @@ class _Clock:
     def sample(self, frame: RawFrame) -> FrameSample:
         t = self.time(frame)
         grey: GreyImage = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)  # type: ignore[assignment]
-        return FrameSample(index=round(t * self._fps), time=t, bgr=frame.image, grey=grey)
+        return FrameSample(index=round(t * self._fps), time=t, bgr=frame.image, grey=grey,
+                           intra=frame.intra)
 
 
 def _reader(path: Path, info: MediaInfo, *, size: tuple[int, int], start: float | None,
             keyframes_only: bool = False, duration: float | None = None,
-            draft: bool = False) -> FrameReader:
+            draft: str | None = None, threads: int | None = None) -> FrameReader:
+    """``draft``: the frames whose loop filter is skipped (ffmpeg's ``skip_loop_filter``)."""
     return FrameReader(path, width=size[0], height=size[1], start=start, duration=duration,
-                       keyframes_only=keyframes_only, skip_loop_filter=draft,
-                       threads=1 if draft else None,
+                       keyframes_only=keyframes_only, skip_loop_filter=draft, threads=threads,
                        find_stream_info=not (draft and "mp4" in info.container.split(",")))
 
 
@@ -161,10 +164,14 @@ def iter_full_keyframes(path: Path, info: MediaInfo, *, start: float = 0.0,
     """
     width, height = info.video.width, info.video.height
     layout = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "bgr24"
-    seek = max(0.0, start - 5.0) if start > 0 else None
+    # MP4/MOV seek by their index to the key frame at or before ``start`` (ffmpeg's -ss
+    # counts from the file's start, never after the video stream's): nothing to skip and
+    # nothing to trial-decode at open. Other containers may land late: seek 5 s earlier.
+    indexed = "mp4" in info.container.split(",")
+    seek = (start if indexed else max(0.0, start - 5.0)) if start > 0 else None
     clock = _Clock(info)
     with FrameReader(path, width=width, height=height, start=seek, keyframes_only=True,
-                     pix_fmt=layout) as reader:
+                     pix_fmt=layout, find_stream_info=not indexed) as reader:
         for raw in reader:
             t = clock.time(raw)
             if t >= end:
@@ -218,7 +225,8 @@ def iter_window(path: Path, info: MediaInfo, *, t0: float, t1: float,
         seek = t0 - preroll
         span = t1 - max(seek, 0.0) + 3 * half_frame
         with _reader(path, info, size=size, start=seek if seek > 0 else None,
-                     duration=span, draft=draft) as reader:
+                     duration=span, draft="all" if draft else None,
+                     threads=1 if draft else None) as reader:
             frames = (clock.sample(raw) for raw in reader)
             first = next(frames, None)
             if first is None:
@@ -240,17 +248,46 @@ def _chain_first(first: FrameSample, rest: Iterator[FrameSample]) -> Iterator[Fr
     yield from rest
 
 
-def iter_frames(path: Path, info: MediaInfo, *,
-                width: int = PROXY_WIDTH) -> Iterator[FrameSample]:
-    """Every frame of the file in presentation order.
+def iter_frames(path: Path, info: MediaInfo, *, width: int = PROXY_WIDTH,
+                draft: bool = False) -> Iterator[FrameSample]:
+    """Every frame of the file in presentation order. ``draft`` frames skip the loop filter,
+    as in :func:`iter_window`, except I-frames (``FrameSample.intra``), which decode exactly:
+    for measurement only; ffmpeg's threads stay on.
 
     Raises:
         ToolError: ffmpeg failed.
     """
     clock = _Clock(info)
-    with _reader(path, info, size=proxy_size(info, width=width), start=None) as reader:
+    with _reader(path, info, size=proxy_size(info, width=width), start=None,
+                 draft="nokey" if draft else None) as reader:
         for raw in reader:
             yield clock.sample(raw)
+
+
+def _frame_exactly_at(path: Path, info: MediaInfo, *, time: float) -> FrameSample | None:
+    """The full-size frame whose own time is ``time``, or None if no frame starts there.
+
+    Shots and events ask for a frame's own time, so ffmpeg can seek exactly there and start
+    decoding at the key frame at or before it; seeking a frame earlier, as the general case
+    must, starts a whole GOP earlier whenever ``time`` is a key frame's. One decoder thread
+    (callers decode two frames at once), no trial decode at open for MP4/MOV, and no colour
+    conversion in ffmpeg (frames that are not kept are never converted).
+
+    Raises:
+        ToolError: ffmpeg failed.
+    """
+    width, height = info.video.width, info.video.height
+    layout = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "bgr24"
+    clock = _Clock(info)
+    with FrameReader(path, width=width, height=height, start=time if time > 0 else None,
+                     duration=1.0 / info.video.fps, threads=1, pix_fmt=layout,
+                     find_stream_info="mp4" not in info.container.split(",")) as reader:
+        for raw in reader:
+            t = clock.time(raw)
+            if abs(t - time) >= _SAME_FRAME_S:
+                return None
+            return FullFrame(clock.index(t), t, raw.image, layout).full()
+    return None
 
 
 def frame_at(path: Path, info: MediaInfo, *, time: float) -> FrameSample:
@@ -260,6 +297,9 @@ def frame_at(path: Path, info: MediaInfo, *, time: float) -> FrameSample:
         CorruptMedia: no frame could be decoded there.
         ToolError: ffmpeg failed.
     """
+    exact = _frame_exactly_at(path, info, time=time)
+    if exact is not None:
+        return exact
     frame_s = 1.0 / info.video.fps
     best: FrameSample | None = None
     for sample in iter_window(path, info, t0=max(0.0, time - frame_s), t1=time + frame_s,

@@ -28,13 +28,16 @@ class FrameSample:
 
     ``index`` is the frame number in presentation order from the start of the video stream
     (0-based) and ``time`` its presentation time in seconds from the stream start, so an event
-    can be placed to the frame in the original recording.
+    can be placed to the frame in the original recording. ``intra`` marks an I-frame (False
+    when unknown): decoded from itself alone, it stays exact when the decoder drafts the
+    others (see :func:`video_pipeline.decode.iter_frames`).
     """
 
     index: int
     time: float
     bgr: ColourImage
     grey: GreyImage
+    intra: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,8 @@ from video_pipeline.errors import CorruptMedia, ToolError, ToolNotFound
 _logger = logging.getLogger(__name__)
 
 _GLOBAL = ("-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info")
-_SHOWINFO = re.compile(r"\bn:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:(\S+).*?\biskey:(\d)")
+_SHOWINFO = re.compile(
+    r"\bn:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:(\S+).*?\biskey:(\d)(?:\s+type:(\w))?")
 _TAIL_LINES = 30
 _DAMAGE = ("Invalid data", "Error while decoding", "corrupt", "NAL unit", "missing picture",
            "error while decoding MB", "Invalid NAL")
@@ -151,12 +152,15 @@ def run_null_decode(path: Path) -> None:
 
 @dataclass(frozen=True, slots=True)
 class RawFrame:
-    """One decoded BGR frame with its container timestamp (``-copyts``)."""
+    """One decoded frame with its container timestamp (``-copyts``). ``intra``: an I-frame
+    (decoded from itself alone, so a draft decode with ``skip_loop_filter="nokey"`` leaves it
+    exact)."""
 
     pts: int
     pts_time: float
     key: bool
     image: np.ndarray[Any, np.dtype[np.uint8]]
+    intra: bool = False
 
 
 class _StderrPump(threading.Thread):
@@ -165,7 +169,7 @@ class _StderrPump(threading.Thread):
     def __init__(self, stream: IO[bytes]) -> None:
         super().__init__(daemon=True)
         self._stream = stream
-        self.frames: queue.Queue[tuple[int, float, bool] | None] = queue.Queue()
+        self.frames: queue.Queue[tuple[int, float, bool, bool] | None] = queue.Queue()
         self.tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
         self.errors: list[str] = []
 
@@ -174,7 +178,8 @@ class _StderrPump(threading.Thread):
             line = raw.decode("utf-8", "replace").rstrip()
             match = _SHOWINFO.search(line) if "showinfo" in line else None
             if match:
-                self.frames.put((int(match[2]), float(match[3]), match[4] == "1"))
+                self.frames.put((int(match[2]), float(match[3]), match[4] == "1",
+                                 match[5] == "I"))
                 continue
             self.tail.append(line)
             if "[error]" in line or "[fatal]" in line:
@@ -190,9 +195,10 @@ class FrameReader:
     frames come out upright; ``width``/``height`` are the upright output size. ``pix_fmt``
     is ``bgr24`` (H×W×3) or ``yuv420p`` (OpenCV I420 layout, (H·3/2)×W: no colour
     conversion in ffmpeg at all, for full-size frames). ``skip_loop_filter`` skips deblocking
-    (frames for measurement only); ``find_stream_info=False`` skips ffmpeg's trial decode of
-    the file's first frames at open, for containers whose header already gives the codec
-    parameters (MP4/MOV).
+    (frames for measurement only) on the frames it names, in ffmpeg's terms: ``"all"``, or
+    ``"nokey"`` (all but I-frames, which then decode exactly); ``find_stream_info=False``
+    skips ffmpeg's trial decode of the file's first frames at open, for containers whose
+    header already gives the codec parameters (MP4/MOV).
 
     Raises:
         ValueError: an unsupported ``pix_fmt``, or an odd size for ``yuv420p``.
@@ -201,14 +207,14 @@ class FrameReader:
     def __init__(self, path: Path, *, width: int, height: int, start: float | None = None,
                  duration: float | None = None, keyframes_only: bool = False,
                  threads: int | None = None, pix_fmt: str = "bgr24",
-                 skip_loop_filter: bool = False, find_stream_info: bool = True) -> None:
+                 skip_loop_filter: str | None = None, find_stream_info: bool = True) -> None:
         in_opts: dict[str, Any] = {}
         if not find_stream_info:  # the container header says enough (MP4/MOV): no trial decode
             in_opts["nofind_stream_info"] = None
         if keyframes_only:
             in_opts["skip_frame"] = "nokey"
-        if skip_loop_filter:
-            in_opts["skip_loop_filter"] = "all"
+        if skip_loop_filter is not None:
+            in_opts["skip_loop_filter"] = skip_loop_filter
         if start is not None and start > 0:
             in_opts["ss"] = f"{start:.6f}"
         if duration is not None:
@@ -289,7 +295,8 @@ class FrameReader:
                 raise ToolError("ffmpeg output a frame it did not log",
                                 stderr_tail="\n".join(pump.tail))
             image = np.frombuffer(buf, dtype=np.uint8).reshape(self._shape)
-            yield RawFrame(pts=info[0], pts_time=info[1], key=info[2], image=image)
+            yield RawFrame(pts=info[0], pts_time=info[1], key=info[2], image=image,
+                           intra=info[3])
         self._finish()
 
     def _finish(self) -> None:

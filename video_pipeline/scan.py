@@ -9,8 +9,11 @@ the key-frame pass runs as one ffmpeg process (whose frame threads use both core
 same proxies feed the detectors, which then refine their own windows
 (``video_pipeline.events.detect_events``): the key frames are decoded once, not twice.
 
-``full``: every frame is decoded once at proxy size and feeds the streaming cut detector
-and the detectors; the sharpest frame of each second is remembered for the shots.
+``full``: every frame is decoded once at proxy size, in draft quality except I-frames (no
+loop filter: about a tenth of the decoding), and feeds the streaming cut detector and the
+detectors. Each shot's key frame is its sharpest I-frame (the frames decoded exactly, and the
+encoder's best: fast mode picks among the same frames), or, in a shot without one, the
+sharpest frame; it is then decoded again at full quality for its JPEG.
 """
 
 from __future__ import annotations
@@ -61,11 +64,17 @@ Progress = Callable[[str, float], None]
 
 @dataclass(slots=True)
 class Scan:
-    """What the passes found: cuts, events, sharpness samples and shot key frame JPEGs."""
+    """What the passes found: cuts, events, sharpness samples and shot key frame JPEGs.
+
+    ``sharp``: ``(time, sharpness)`` samples (``fast``: each key frame; ``full``: the
+    sharpest frame of each second); ``intra``: those of every I-frame (``full`` only), which
+    shots prefer, since a draft decode leaves only I-frames exact.
+    """
 
     cuts: list[Cut] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     sharp: list[tuple[float, float]] = field(default_factory=list)
+    intra: list[tuple[float, float]] = field(default_factory=list)
     spans: list[Candidate] = field(default_factory=list)
     frames_seen: int = 0
     last_time: float = -1.0
@@ -216,13 +225,15 @@ def scan_full(source: Path, info: MediaInfo, *, options: AnalyzeOptions,
         for sample in samples:
             cutter.push(sample)
             second, score = int(sample.time), sharpness(sample.grey)
+            if sample.intra:
+                scan.intra.append((sample.time, score))
             if score > best.get(second, (0.0, -1.0))[1]:
                 best[second] = (sample.time, score)
             scan.frames_seen, scan.last_time = scan.frames_seen + 1, sample.time
             report("frames", min(1.0, sample.time / info.duration))
             yield sample
 
-    stream = tee(iter_frames(source, info, width=options.proxy_width))
+    stream = tee(iter_frames(source, info, width=options.proxy_width, draft=True))
     make = make_detectors(options)
     if make is not None:
         scan.events = detect_events(stream, make_detectors=make)

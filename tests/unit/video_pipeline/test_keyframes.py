@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from video_pipeline.keyframes import (
     best_per_shot,
@@ -27,6 +28,30 @@ def _scene(seed: int) -> np.ndarray:
 def test_blur_lowers_sharpness() -> None:
     grey = cv2.cvtColor(_scene(1), cv2.COLOR_BGR2GRAY)
     assert sharpness(grey) > 3 * sharpness(cv2.GaussianBlur(grey, (0, 0), 3))
+
+
+def test_sharpness_is_the_variance_of_the_laplacian() -> None:
+    rng = np.random.default_rng(4)
+    for grey in (cv2.cvtColor(_scene(5), cv2.COLOR_BGR2GRAY),
+                 rng.integers(0, 256, (180, 320), dtype=np.uint8),  # Laplacian up to ±1020
+                 np.full((9, 7), 77, np.uint8)):
+        expected = float(cv2.Laplacian(grey, cv2.CV_64F).var())
+        assert sharpness(grey) == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+def test_phash_is_imagehash_phash() -> None:
+    """The hash is computed without scipy, as ``imagehash.phash`` computes it."""
+    import imagehash
+    from PIL import Image
+
+    rng = np.random.default_rng(7)
+    # at most 256 wide: wider frames are shrunk to 256 first (by design)
+    images = [_scene(k)[:, :256] for k in range(6)] + [
+        rng.integers(0, 256, (int(rng.integers(20, 300)), int(rng.integers(20, 257)), 3),
+                     dtype=np.uint8) for _ in range(30)]
+    for image in images:
+        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        assert perceptual_hash(image) == str(imagehash.phash(Image.fromarray(rgb)))
 
 
 def test_phash_is_64_bits_and_stable_under_small_changes() -> None:
