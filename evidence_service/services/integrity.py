@@ -15,8 +15,9 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from evidence_service.domain.canonical import artefact_entry
 from evidence_service.domain.errors import NotFound, PermissionDenied, StorageUnavailable
@@ -31,10 +32,11 @@ from evidence_service.domain.models import (
     Principal,
     Role,
 )
-from evidence_service.ports import Clock, LeaderLock, ObjectStore, UnitOfWork
+from evidence_service.ports import Clock, LeaderLock, ObjectStore, Repository, UnitOfWork
 from evidence_service.services.custody import lineage, raise_alert
 from evidence_service.services.verification import expected_registration
 
+_Scanned = TypeVar("_Scanned", EvidenceItem, DerivedArtefact)  # what the scanner pages through
 _logger = logging.getLogger(__name__)
 #: Who may read the scanner's status: review staff, not the officers whose work it checks.
 REVIEW_ROLES = (Role.REVIEWER, Role.DEPARTMENT_ADMIN, Role.AUDITOR, Role.SYSTEM_ADMIN)
@@ -201,27 +203,25 @@ class _Pass:
             name: getattr(self.scan, name) + value for name, value in counts.items()})
 
     def items(self) -> None:
-        after: str | None = None
-        while True:
-            with self._s._uow(read_only=True) as repo:
-                batch = repo.scannable_items(after=after, limit=_BATCH)
-            if not batch:
-                return
-            for item in batch:
-                self._check_item(item)
-            after = batch[-1].id
-            self._s._save(self.scan)
+        self._walk(lambda repo, after: repo.scannable_items(after=after, limit=_BATCH),
+                   self._check_item)
 
     def artefacts(self) -> None:
+        self._walk(lambda repo, after: repo.scannable_artefacts(after=after, limit=_BATCH),
+                   self._check_artefact)
+
+    def _walk(self, fetch: Callable[[Repository, str | None], Sequence[_Scanned]],
+              check: Callable[[_Scanned], None]) -> None:
+        """Check every record ``fetch`` pages through (by id), saving progress per page."""
         after: str | None = None
         while True:
             with self._s._uow(read_only=True) as repo:
-                batch = repo.scannable_artefacts(after=after, limit=_BATCH)
-            if not batch:
+                page = fetch(repo, after)
+            if not page:
                 return
-            for artefact in batch:
-                self._check_artefact(artefact)
-            after = batch[-1].id
+            for record in page:
+                check(record)
+            after = page[-1].id
             self._s._save(self.scan)
 
     def _check_item(self, item: EvidenceItem) -> None:
