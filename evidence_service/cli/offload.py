@@ -58,7 +58,18 @@ from tenacity.wait import wait_exponential
 
 from evidence_service.cli.items import ServerOpt, TokenOpt, resolve_case
 from evidence_service.cli.session import ApiSession, CliError, checked_json, state_dir
-from evidence_service.cli.upload import common_metadata, file_metadata
+from evidence_service.cli.upload import (
+    BadgeOpt,
+    CapturedAtOpt,
+    CaseOpt,
+    ClassificationOpt,
+    KindOpt,
+    LocationOpt,
+    RecorderOpt,
+    TagOpt,
+    common_metadata,
+    file_metadata,
+)
 
 console = Console(soft_wrap=True)  # one line per batch, whatever the terminal width
 MIB = 1 << 20
@@ -396,15 +407,14 @@ class _Tally:
 def offload(
     paths: list[Path] = typer.Argument(..., exists=True, readable=True,
                                        help="Directories (a card, DCIM/…) or files"),
-    case: str = typer.Option(..., "--case", "-c", help="Case id or case number"),
-    kind: str | None = typer.Option(None, help="Evidence kind (default: from the media type)"),
-    recorder_id: str | None = typer.Option(None, help="Recorder or device serial"),
-    badge: str | None = typer.Option(None, help="Officer badge number"),
-    captured_at: str | None = typer.Option(None, help="ISO 8601 capture time with timezone"),
-    location: str | None = typer.Option(None, help="Where it was captured"),
-    classification: str = typer.Option("internal", help="public | internal | restricted"),
-    tag: list[str] = typer.Option([], help="Tag as name=value (party, place, time, "
-                                  "cause_of_action, inspection_number, penalty_number)"),
+    case: str = CaseOpt,
+    kind: str | None = KindOpt,
+    recorder_id: str | None = RecorderOpt,
+    badge: str | None = BadgeOpt,
+    captured_at: str | None = CapturedAtOpt,
+    location: str | None = LocationOpt,
+    classification: str = ClassificationOpt,
+    tag: list[str] = TagOpt,
     batch_files: int = typer.Option(1000, min=1, help="Most files in one batch"),
     batch_mb: int = typer.Option(256, min=1, help="Most MiB of file data in one batch"),
     batch_max_mb: int = typer.Option(64, min=0, help="Larger files (MiB) go through the "

@@ -23,6 +23,18 @@ from evidence_service.cli.session import ApiSession, CliError, state_dir
 console = Console()
 
 
+#: Options `evidence upload` and `evidence offload` share.
+CaseOpt = typer.Option(..., "--case", "-c", help="Case id or case number")
+KindOpt = typer.Option(None, help="Evidence kind (default: from the media type)")
+RecorderOpt = typer.Option(None, help="Recorder or device serial")
+BadgeOpt = typer.Option(None, help="Officer badge number")
+CapturedAtOpt = typer.Option(None, help="ISO 8601 capture time with timezone")
+LocationOpt = typer.Option(None, help="Where it was captured")
+ClassificationOpt = typer.Option("internal", help="public | internal | restricted")
+TagOpt = typer.Option([], help="Tag as name=value (party, place, time, cause_of_action, "
+                                 "inspection_number, penalty_number)")
+
+
 def _guess_kind(media_type: str) -> str:
     if media_type.startswith(("video/", "audio/", "image/")):
         return "audio_visual"
@@ -53,15 +65,14 @@ def common_metadata(*, recorder_id: str | None, badge: str | None, captured_at: 
 
 def upload(
     files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, readable=True),
-    case: str = typer.Option(..., "--case", "-c", help="Case id or case number"),
-    kind: str | None = typer.Option(None, help="Evidence kind (default: from the media type)"),
-    recorder_id: str | None = typer.Option(None, help="Recorder or device serial"),
-    badge: str | None = typer.Option(None, help="Officer badge number"),
-    captured_at: str | None = typer.Option(None, help="ISO 8601 capture time with timezone"),
-    location: str | None = typer.Option(None, help="Where it was captured"),
-    classification: str = typer.Option("internal", help="public | internal | restricted"),
-    tag: list[str] = typer.Option([], help="Tag as name=value (party, place, time, "
-                                  "cause_of_action, inspection_number, penalty_number)"),
+    case: str = CaseOpt,
+    kind: str | None = KindOpt,
+    recorder_id: str | None = RecorderOpt,
+    badge: str | None = BadgeOpt,
+    captured_at: str | None = CapturedAtOpt,
+    location: str | None = LocationOpt,
+    classification: str = ClassificationOpt,
+    tag: list[str] = TagOpt,
     parallel: int = typer.Option(3, min=1, max=16, help="Files uploaded at once"),
     chunk_mb: int = typer.Option(8, min=1, max=1024, help="Chunk size in MiB"),
     limit_rate: str | None = typer.Option(None, help="Bandwidth cap per file, e.g. 20M"),

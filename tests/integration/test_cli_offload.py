@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from evidence_service.cli.offload import BatchEntry, batch_id, collect, write_archive
+from tests.support.cli_upload import create_case, list_items
 from tests.support.live import EVIDENCE, LiveServer
 
 pytestmark = pytest.mark.slow
@@ -58,20 +58,6 @@ def _run(server: LiveServer, token: str, state: Path, *args: str) -> tuple[int, 
     return proc.returncode, out.decode(errors="replace")
 
 
-def _case(server: LiveServer, token: str, number: str) -> str:
-    r = requests.post(server.url + "/cases", headers={"Authorization": f"Bearer {token}"},
-                      json={"case_number": number, "title": "占道经营"}, timeout=10)
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
-
-
-def _items(server: LiveServer, token: str, case_id: str) -> list[dict[str, object]]:
-    r = requests.get(f"{server.url}/cases/{case_id}/items",
-                     headers={"Authorization": f"Bearer {token}"}, timeout=10)
-    assert r.status_code == 200, r.text
-    return list(r.json())
-
-
 def _card(root: Path) -> dict[str, bytes]:
     """A recorder card: nested folders, photos, a clip above 1 MiB, a note, an empty file,
     a copy of a photo under another name, plus a hidden file and a symlink to skip."""
@@ -95,7 +81,7 @@ def test_a_card_is_offloaded_once_with_its_hashes_even_when_run_twice(
         shared: LiveServer, tmp_path: Path) -> None:
     server = shared
     token = server.token("enf-officer")
-    case_id = _case(server, token, "ENF-2026-070")
+    case_id = create_case(server, token, "ENF-2026-070")
     card = tmp_path / "card"
     files = _card(card)
     state = tmp_path / "cli-state"
@@ -110,7 +96,7 @@ def test_a_card_is_offloaded_once_with_its_hashes_even_when_run_twice(
     assert "(batches: 3, resumable: 1)" in out, out  # 13 small files in batches of at most 5
     assert "14 registered now, 0 already registered" in out, out
 
-    items = _items(server, token, case_id)
+    items = list_items(server, token, case_id)
     registered = Counter((i["original_filename"], i["sha256"], i["size"]) for i in items)
     expected = Counter((name.rsplit("/", 1)[-1], hashlib.sha256(data).hexdigest(), len(data))
                        for name, data in files.items())
@@ -132,7 +118,7 @@ def test_a_card_is_offloaded_once_with_its_hashes_even_when_run_twice(
     assert code == 0, again
     assert again.count("already registered") == 4 + 1, again  # 3 batches + summary + 1 file
     assert "0 registered now, 14 already registered" in again, again
-    assert len(_items(server, token, case_id)) == len(items), "a rerun registered duplicates"
+    assert len(list_items(server, token, case_id)) == len(items), "a rerun registered duplicates"
     batch_ids = [line.split("batch_id=")[1].split()[0] for line in out.splitlines()
                  if "batch_id=" in line]
     assert len(batch_ids) == 3 and all(b in again for b in batch_ids), again
@@ -142,7 +128,7 @@ def test_a_refused_batch_stops_with_the_servers_message(shared: LiveServer,
                                                         tmp_path: Path) -> None:
     server = shared
     token = server.token("enf-officer")
-    case_id = _case(server, token, "ENF-2026-071")
+    case_id = create_case(server, token, "ENF-2026-071")
     card = tmp_path / "card"
     (card / "DCIM").mkdir(parents=True)
     for n in range(3):
@@ -158,13 +144,13 @@ def test_a_refused_batch_stops_with_the_servers_message(shared: LiveServer,
                      "--classification", "secret")
     assert code == 1, out
     assert "server answered 400" in out and "unknown classification 'secret'" in out, out
-    assert _items(server, token, case_id) == []
+    assert list_items(server, token, case_id) == []
 
 
 def test_a_server_that_is_down_or_answers_503_is_retried(server: LiveServer,
                                                           tmp_path: Path) -> None:
     token = server.token("enf-officer")
-    case_id = _case(server, token, "ENF-2026-072")
+    case_id = create_case(server, token, "ENF-2026-072")
     card = tmp_path / "card"
     card.mkdir()
     for n in range(4):
@@ -177,7 +163,7 @@ def test_a_server_that_is_down_or_answers_503_is_retried(server: LiveServer,
     text = out.decode(errors="replace")
     assert client.returncode == 0, text + server.log_tail()
     assert "retrying in 1.0s (Connection refused)" in text, text
-    assert len(_items(server, token, case_id)) == 4
+    assert len(list_items(server, token, case_id)) == 4
 
     # the object store fails (a file where its directory should be): 503 with Retry-After
     objects = server.var_dir / "objects" / "sha256"
@@ -199,7 +185,7 @@ def test_a_server_that_is_down_or_answers_503_is_retried(server: LiveServer,
     assert "5 files" in text and "registered" in text, text
     # the card gained a file, so this is another batch: its four earlier photos are registered
     # again, flagged as copies of content the department already holds
-    items = _items(server, token, case_id)
+    items = list_items(server, token, case_id)
     assert len(items) == 4 + 5
     assert sum(i["flags"] == ["duplicate_content"] for i in items) == 4
 

@@ -13,9 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
-from tests.support.cli_upload import cli_upload, digests, wait_for_spool
+from tests.support.cli_upload import (
+    cli_upload,
+    create_case,
+    digests,
+    list_items,
+    wait_for_spool,
+)
 from tests.support.live import LiveServer
 
 pytestmark = pytest.mark.slow
@@ -38,19 +43,6 @@ def _make_file(path: Path, size: int) -> Path:
     return path
 
 
-def _case(server: LiveServer, token: str, number: str) -> str:
-    r = requests.post(server.url + "/cases", headers={"Authorization": f"Bearer {token}"},
-                      json={"case_number": number, "title": "扬尘污染"}, timeout=10)
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
-
-
-def _items(server: LiveServer, token: str, case_id: str) -> list[dict[str, object]]:
-    r = requests.get(f"{server.url}/cases/{case_id}/items",
-                     headers={"Authorization": f"Bearer {token}"}, timeout=10)
-    return list(r.json())
-
-
 def _stored_sha256(server: LiveServer, sha256: str) -> str:
     path = server.var_dir / "objects" / "sha256" / sha256[:2] / sha256[2:4] / sha256
     digest = hashlib.sha256()
@@ -63,7 +55,7 @@ def _stored_sha256(server: LiveServer, sha256: str) -> str:
 def test_client_killed_mid_upload_resumes_to_identical_bytes(server: LiveServer,
                                                              tmp_path: Path) -> None:
     token = server.token("enf-officer")
-    case_id = _case(server, token, "ENF-2026-050")
+    case_id = create_case(server, token, "ENF-2026-050")
     source = _make_file(tmp_path / "recorder-shift.mp4", 50 * MIB)
     sha256, sm3 = digests(source)
     state = tmp_path / "cli-state"
@@ -73,13 +65,13 @@ def test_client_killed_mid_upload_resumes_to_identical_bytes(server: LiveServer,
     wait_for_spool(server, 12 * MIB)
     first.send_signal(signal.SIGKILL)
     first.wait(10)
-    receiving = _items(server, token, case_id)
+    receiving = list_items(server, token, case_id)
     assert [i["status"] for i in receiving] == ["receiving"]
 
     second = cli_upload(server, token, state, str(source), "--case", case_id, "--chunk-mb", "4")
     out, _ = second.communicate(timeout=120)
     assert second.returncode == 0, out.decode(errors="replace")
-    items = _items(server, token, case_id)
+    items = list_items(server, token, case_id)
     assert len(items) == 1, "the resumed upload must not create a second item"
     item = items[0]
     assert item["status"] in ("stored", "anchored")
@@ -93,7 +85,7 @@ def test_client_killed_mid_upload_resumes_to_identical_bytes(server: LiveServer,
 def test_server_killed_mid_upload_client_retries_and_completes(server: LiveServer,
                                                                tmp_path: Path) -> None:
     token = server.token("enf-officer")
-    case_id = _case(server, token, "ENF-2026-051")
+    case_id = create_case(server, token, "ENF-2026-051")
     files = [_make_file(tmp_path / f"cam{i}.mp4", (10 + i) * MIB) for i in range(2)]
     client = cli_upload(server, token, tmp_path / "state", *map(str, files), "--case", case_id,
                   "--chunk-mb", "1", "--limit-rate", "4M", "--parallel", "2")
@@ -103,7 +95,7 @@ def test_server_killed_mid_upload_client_retries_and_completes(server: LiveServe
     server.start()
     out, _ = client.communicate(timeout=180)
     assert client.returncode == 0, out.decode(errors="replace") + server.log_tail()
-    stored = {i["original_filename"]: i for i in _items(server, token, case_id)}
+    stored = {i["original_filename"]: i for i in list_items(server, token, case_id)}
     assert set(stored) == {"cam0.mp4", "cam1.mp4"}
     for path in files:
         sha256, sm3 = digests(path)

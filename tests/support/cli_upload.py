@@ -8,6 +8,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import requests
+
 from evidence_service.domain.hashing import new_sm3
 from tests.support.live import EVIDENCE, LiveServer
 
@@ -61,3 +63,19 @@ def write_large_file(path: Path, size: int) -> tuple[str, str]:
             sm3.update(block)
             written += len(block)
     return sha.hexdigest(), sm3.hexdigest()
+
+
+def create_case(server: LiveServer, token: str, number: str, title: str = "占道经营") -> str:
+    """Open a case through the API; returns its id."""
+    r = requests.post(server.url + "/cases", headers={"Authorization": f"Bearer {token}"},
+                      json={"case_number": number, "title": title}, timeout=10)
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def list_items(server: LiveServer, token: str, case_id: str) -> list[dict[str, object]]:
+    """The case's items through the API."""
+    r = requests.get(f"{server.url}/cases/{case_id}/items",
+                     headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert r.status_code == 200, r.text
+    return list(r.json())
