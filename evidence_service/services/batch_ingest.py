@@ -66,6 +66,9 @@ _INLINE_BYTES = 4 << 20  # members up to this size are read into memory and grou
 _GROUP_BYTES = 32 << 20  # a group is stored (one put_many) once it holds this much
 _GROUP_FILES = 2_000
 _READ = 1 << 20
+_EXTENDED_TYPES = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.GNUTYPE_LONGNAME,
+                   tarfile.GNUTYPE_LONGLINK)
+_MAX_EXTENDED_HEADER = 64 << 10
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,36 @@ class _Staged:
 class _Group:
     objects: dict[str, bytes] = field(default_factory=dict)
     size: int = 0
+
+
+def _check_extended_headers(archive: IO[bytes]) -> None:
+    """Refuse pax and GNU long-name headers over ``_MAX_EXTENDED_HEADER`` before ``tarfile``
+    reads them: it holds each one whole in memory, so a hostile archive could make it
+    allocate gigabytes. Walks the 512-byte headers only; leaves the file at its start."""
+    start = archive.tell()
+    try:
+        while len(block := archive.read(tarfile.BLOCKSIZE)) == tarfile.BLOCKSIZE:
+            if block == tarfile.NUL * tarfile.BLOCKSIZE:
+                return
+            size = _header_size(block[124:136])
+            if size is None:
+                return  # malformed: tarfile reports it itself
+            if block[156:157] in _EXTENDED_TYPES and size > _MAX_EXTENDED_HEADER:
+                raise InvalidInput(f"an extended (pax or long-name) header of {size} bytes; "
+                                   f"at most {_MAX_EXTENDED_HEADER} are accepted")
+            archive.seek(-(-size // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE, 1)
+    finally:
+        archive.seek(start)
+
+
+def _header_size(field: bytes) -> int | None:
+    """The size field of a tar header: octal text, or GNU base-256; None when malformed."""
+    if field[:1] == b"\x80":
+        return int.from_bytes(field[1:], "big")
+    try:
+        return int(field.split(b"\0", 1)[0].strip() or b"0", 8)
+    except ValueError:
+        return None
 
 
 class BatchIngestService:
@@ -167,6 +200,7 @@ class BatchIngestService:
 
     # -- reading, hashing and storing ------------------------------------------------------
     def _store_members(self, archive: IO[bytes], describe: Describe) -> list[_Staged]:
+        _check_extended_headers(archive)
         staged: list[_Staged] = []
         seen: set[str] = set()
         group = _Group()

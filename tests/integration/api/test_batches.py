@@ -136,6 +136,16 @@ def _symlink_tar() -> bytes:
     return out.getvalue()
 
 
+def _huge_pax_tar() -> bytes:
+    """A member whose pax header claims 1 GiB (only its 512-byte header block is sent)."""
+    header = bytearray(tarfile.TarInfo("././@PaxHeader").tobuf(format=tarfile.USTAR_FORMAT))
+    header[156:157] = tarfile.XHDTYPE
+    header[124:136] = b"%011o\0" % (1 << 30)
+    header[148:156] = b" " * 8
+    header[148:155] = b"%06o\0" % sum(header)
+    return bytes(header) + b"x" * 4096
+
+
 @pytest.mark.parametrize(("body", "status", "words"), [
     pytest.param(b"not a tar archive at all" * 40, 400, "tar", id="not-tar"),
     pytest.param(gzip.compress(_tar({"a.jpg": b"a"})), 400, "uncompressed", id="gzip"),
@@ -145,6 +155,7 @@ def _symlink_tar() -> bytes:
     pytest.param(_tar({"/abs/a.jpg": b"x"}), 400, "absolute", id="absolute"),
     pytest.param(_tar({"bad\x07name.jpg": b"x"}), 400, "control", id="control-char"),
     pytest.param(_tar({}), 400, "no files", id="empty"),
+    pytest.param(_huge_pax_tar(), 400, "extended", id="huge-pax-header"),
     pytest.param(_tar({"a.jpg": b"x"}, pax={"a.jpg": {"EVIDENCE.kind": "hologram"}}), 400,
                  "evidence kind", id="unknown-kind"),
 ])
