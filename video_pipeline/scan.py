@@ -233,7 +233,8 @@ def scan_full(source: Path, info: MediaInfo, *, options: AnalyzeOptions,
             report("frames", min(1.0, sample.time / info.duration))
             yield sample
 
-    stream = tee(iter_frames(source, info, width=options.proxy_width, draft=True))
+    stream = tee(iter_frames(source, info, width=options.proxy_width, draft=True,
+                             workers=options.workers))
     make = make_detectors(options)
     if make is not None:
         scan.events = detect_events(stream, make_detectors=make)
