@@ -302,9 +302,10 @@ class _SplitDecode:
     gives, in exactly one chunk. The price is the frames between that key frame and
     ``start_j``, decoded twice: half a GOP per chunk on average.
 
-    Memory: chunks start in order, one per worker, and at most ``workers`` are held at once
-    (decoding, or decoded and not yet consumed); the consumer drains them in order. Each
-    ffmpeg process gets ``cpu_count // workers`` decoding threads (at least one).
+    Memory: chunks start in order, one per worker, and at most ``workers + 1`` are held at
+    once (decoding, or decoded and not yet consumed; the one more keeps every worker busy when
+    a later chunk decodes faster than the one being read); the consumer drains them in order.
+    Each ffmpeg process gets ``cpu_count // workers`` decoding threads (at least one).
     """
 
     def __init__(self, path: Path, info: MediaInfo, *, size: tuple[int, int], draft: bool,
@@ -347,7 +348,7 @@ class _SplitDecode:
                 j = self._next
                 self._next += 1
                 self._cond.wait_for(
-                    lambda j=j: j < self._consumed + self._workers or self._stopped)  # type: ignore[misc]
+                    lambda j=j: j <= self._consumed + self._workers or self._stopped)  # type: ignore[misc]
                 if self._stopped or j >= len(self._queues):
                     return
             try:
