@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from tests.support import video_media as vm
 from video_pipeline.decode import frame_at, iter_frames, iter_window
 from video_pipeline.detector import FrameSample
+from video_pipeline.errors import ToolError
 from video_pipeline.probe import probe
 from video_pipeline.scenes import StreamingCutDetector
 
@@ -99,3 +101,17 @@ def test_split_decode_stopped_early_leaves_no_ffmpeg(boundary_clip: vm.RecorderC
     assert [next(frames).index for _ in range(5)] == [0, 1, 2, 3, 4]
     frames.close()  # type: ignore[attr-defined]
     assert [p.name() for p in psutil.Process().children(recursive=True)] == []
+
+
+def test_split_decode_raises_what_ffmpeg_reports(boundary_clip: vm.RecorderClip,
+                                                 tmp_path: Path) -> None:
+    """A chunk whose ffmpeg fails (here: the file vanished after probing) raises in the
+    consumer, as a single process would, and leaves no ffmpeg behind."""
+    gone = tmp_path / "gone.mp4"
+    shutil.copyfile(boundary_clip.path, gone)
+    info = probe(gone)
+    gone.unlink()
+    for kwargs in ({}, {"workers": 2, "chunk_s": 1.0}):
+        with pytest.raises(ToolError):
+            list(iter_frames(gone, info, **kwargs))  # type: ignore[arg-type]
+    assert psutil.Process().children(recursive=True) == []
