@@ -310,7 +310,8 @@ class _SplitDecode:
 
     def __init__(self, path: Path, info: MediaInfo, *, size: tuple[int, int], draft: bool,
                  workers: int, chunk_s: float) -> None:
-        count = max(workers, math.ceil(info.duration / chunk_s))
+        # a multiple of ``workers`` equal chunks, so that no chunk is left to decode alone
+        count = workers * max(1, math.ceil(info.duration / chunk_s / workers))
         self._starts = [info.duration * j / count for j in range(count)] + [math.inf]
         self._queues = [queue.SimpleQueue[_Item]() for _ in range(count)]
         self._path, self._info, self._size, self._draft = path, info, size, draft
