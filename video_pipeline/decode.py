@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,6 +43,8 @@ _SEEK_PREROLLS = (0.0, 2.0, 8.0, 30.0)
 _SPLIT_MIN_S = 20.0
 _SAME_FRAME_S = 1e-4
 """Two times this close name the same frame (times are rounded to microseconds)."""
+_CHUNK_BYTES = 48 << 20
+"""BGR proxies one chunk of a split full decode holds at most (see :class:`_SplitDecode`)."""
 T = TypeVar("T")
 
 
@@ -85,11 +90,13 @@ class _Clock:
 
 def _reader(path: Path, info: MediaInfo, *, size: tuple[int, int], start: float | None,
             keyframes_only: bool = False, duration: float | None = None,
-            draft: str | None = None, threads: int | None = None) -> FrameReader:
+            draft: str | None = None, threads: int | None = None,
+            accurate_seek: bool = True) -> FrameReader:
     """``draft``: the frames whose loop filter is skipped (ffmpeg's ``skip_loop_filter``)."""
     return FrameReader(path, width=size[0], height=size[1], start=start, duration=duration,
                        keyframes_only=keyframes_only, skip_loop_filter=draft, threads=threads,
-                       find_stream_info=not (draft and "mp4" in info.container.split(",")))
+                       find_stream_info=not (draft and "mp4" in info.container.split(",")),
+                       accurate_seek=accurate_seek)
 
 
 def iter_keyframes(path: Path, info: MediaInfo, *, width: int = PROXY_WIDTH,
@@ -249,19 +256,135 @@ def _chain_first(first: FrameSample, rest: Iterator[FrameSample]) -> Iterator[Fr
 
 
 def iter_frames(path: Path, info: MediaInfo, *, width: int = PROXY_WIDTH,
-                draft: bool = False) -> Iterator[FrameSample]:
+                draft: bool = False, workers: int = 1,
+                chunk_s: float | None = None) -> Iterator[FrameSample]:
     """Every frame of the file in presentation order. ``draft`` frames skip the loop filter,
     as in :func:`iter_window`, except I-frames (``FrameSample.intra``), which decode exactly:
     for measurement only; ffmpeg's threads stay on.
+
+    ``workers > 1`` splits the file by time (files of 20 s or more, or any file when
+    ``chunk_s`` is given) into chunks of about ``chunk_s`` seconds (by default what fits in
+    48 MB of proxies), decoded and scaled by ``workers`` ffmpeg processes at once and read
+    back in order (:class:`_SplitDecode`): one ffmpeg process scales on a single thread
+    after decoding, so a second process is what puts both cores to work. The frames, their
+    times and their pixels are exactly those of a single process.
 
     Raises:
         ToolError: ffmpeg failed.
     """
     clock = _Clock(info)
-    with _reader(path, info, size=proxy_size(info, width=width), start=None,
+    size = proxy_size(info, width=width)
+    if workers > 1 and (chunk_s is not None or info.duration >= _SPLIT_MIN_S):
+        frame_bytes = size[0] * size[1] * 3
+        default_s = max(2.0, _CHUNK_BYTES // frame_bytes / info.video.fps)
+        split = _SplitDecode(path, info, size=size, draft=draft, workers=workers,
+                             chunk_s=chunk_s or default_s)
+        yield from split
+        return
+    with _reader(path, info, size=size, start=None,
                  draft="nokey" if draft else None) as reader:
         for raw in reader:
             yield clock.sample(raw)
+
+
+_Item = RawFrame | BaseException | None
+
+
+class _SplitDecode:
+    """Every frame of a file, decoded by several ffmpeg processes over time chunks.
+
+    Chunk ``j`` owns the frames with ``start_j <= t < start_{j+1}``. It seeks to ``start_j``
+    without ffmpeg's accurate seek, so it decodes from the key frame the seek lands on (from
+    further back, or from the file's start, if a container's seek lands after
+    ``start_j``), drops the frames before ``start_j`` and stops at the first frame of the next
+    chunk. Decoding from a key frame on is bit-exact, and every chunk computes a frame's time
+    from the same timestamp in the same way, so each frame is the one a single process
+    gives, in exactly one chunk. The price is the frames between that key frame and
+    ``start_j``, decoded twice: half a GOP per chunk on average.
+
+    Memory: chunks start in order, one per worker, and at most ``workers + 1`` are held at
+    once (decoding, or decoded and not yet consumed; the one more keeps every worker busy when
+    a later chunk decodes faster than the one being read); the consumer drains them in order.
+    Each ffmpeg process gets ``cpu_count // workers`` decoding threads (at least one).
+    """
+
+    def __init__(self, path: Path, info: MediaInfo, *, size: tuple[int, int], draft: bool,
+                 workers: int, chunk_s: float) -> None:
+        # a multiple of ``workers`` equal chunks, so that no chunk is left to decode alone
+        count = workers * max(1, math.ceil(info.duration / chunk_s / workers))
+        self._starts = [info.duration * j / count for j in range(count)] + [math.inf]
+        self._queues = [queue.SimpleQueue[_Item]() for _ in range(count)]
+        self._path, self._info, self._size, self._draft = path, info, size, draft
+        self._workers = workers
+        self._threads = max(1, (os.cpu_count() or 1) // workers)
+        self._clock = _Clock(info)
+        self._cond = threading.Condition()
+        self._next = self._consumed = 0
+        self._stopped = False
+
+    def __iter__(self) -> Iterator[FrameSample]:
+        threads = [threading.Thread(target=self._work, daemon=True, name=f"split-decode-{k}")
+                   for k in range(self._workers)]
+        for thread in threads:
+            thread.start()
+        try:
+            for frames in self._queues:
+                while (item := frames.get()) is not None:
+                    if isinstance(item, BaseException):
+                        raise item
+                    yield self._clock.sample(item)
+                with self._cond:
+                    self._consumed += 1
+                    self._cond.notify_all()
+        finally:
+            with self._cond:
+                self._stopped = True
+                self._cond.notify_all()
+            for thread in threads:
+                thread.join()
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                j = self._next
+                self._next += 1
+                self._cond.wait_for(
+                    lambda j=j: j <= self._consumed + self._workers or self._stopped)  # type: ignore[misc]
+                if self._stopped or j >= len(self._queues):
+                    return
+            try:
+                self._decode(j)
+            except Exception as exc:  # handed to the consumer, raised in order
+                self._queues[j].put(exc)
+            else:
+                self._queues[j].put(None)
+
+    def _decode(self, j: int) -> None:
+        start, end, frames = self._starts[j], self._starts[j + 1], self._queues[j]
+        for preroll in (*_SEEK_PREROLLS, math.inf):
+            seek = start - preroll
+            keyed = seek <= 0  # from the file's start every frame decodes as in one process
+            with _reader(self._path, self._info, size=self._size,
+                         start=None if keyed else seek, accurate_seek=False,
+                         draft="nokey" if self._draft else None,
+                         threads=self._threads) as reader:
+                for raw in reader:
+                    if self._stopped:
+                        return
+                    t = self._clock.time(raw)
+                    if not keyed:
+                        if not raw.key:
+                            continue  # frames before the first key frame may be broken
+                        if t > start:
+                            _logger.debug("seek to %.3f landed at %.3f; retrying", seek, t)
+                            break
+                        keyed = True
+                    if t >= end:
+                        return
+                    if t >= start:
+                        frames.put(raw)
+                else:
+                    return
 
 
 def _frame_exactly_at(path: Path, info: MediaInfo, *, time: float) -> FrameSample | None:

@@ -198,7 +198,9 @@ class FrameReader:
     (frames for measurement only) on the frames it names, in ffmpeg's terms: ``"all"``, or
     ``"nokey"`` (all but I-frames, which then decode exactly); ``find_stream_info=False``
     skips ffmpeg's trial decode of the file's first frames at open, for containers whose
-    header already gives the codec parameters (MP4/MOV).
+    header already gives the codec parameters (MP4/MOV); ``accurate_seek=False`` outputs
+    every frame from the key frame that ``start`` lands on (ffmpeg's ``-noaccurate_seek``)
+    instead of dropping those before ``start``.
 
     Raises:
         ValueError: an unsupported ``pix_fmt``, or an odd size for ``yuv420p``.
@@ -207,8 +209,11 @@ class FrameReader:
     def __init__(self, path: Path, *, width: int, height: int, start: float | None = None,
                  duration: float | None = None, keyframes_only: bool = False,
                  threads: int | None = None, pix_fmt: str = "bgr24",
-                 skip_loop_filter: str | None = None, find_stream_info: bool = True) -> None:
+                 skip_loop_filter: str | None = None, find_stream_info: bool = True,
+                 accurate_seek: bool = True) -> None:
         in_opts: dict[str, Any] = {}
+        if not accurate_seek:  # start at the key frame the seek lands on, dropping nothing
+            in_opts["noaccurate_seek"] = None
         if not find_stream_info:  # the container header says enough (MP4/MOV): no trial decode
             in_opts["nofind_stream_info"] = None
         if keyframes_only:

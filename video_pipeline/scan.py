@@ -10,10 +10,12 @@ same proxies feed the detectors, which then refine their own windows
 (``video_pipeline.events.detect_events``): the key frames are decoded once, not twice.
 
 ``full``: every frame is decoded once at proxy size, in draft quality except I-frames (no
-loop filter: about a tenth of the decoding), and feeds the streaming cut detector and the
-detectors. Each shot's key frame is its sharpest I-frame (the frames decoded exactly, and the
-encoder's best: fast mode picks among the same frames), or, in a shot without one, the
-sharpest frame; it is then decoded again at full quality for its JPEG.
+loop filter: about a tenth of the decoding), by ``workers`` ffmpeg processes over time chunks
+(each decodes and scales its own chunk, so both cores work; the frames come back in order,
+exactly as one process gives them), and feeds the streaming cut detector and the detectors.
+Each shot's key frame is its sharpest I-frame (the frames decoded exactly, and the encoder's
+best: fast mode picks among the same frames), or, in a shot without one, the sharpest frame;
+it is then decoded again at full quality for its JPEG.
 """
 
 from __future__ import annotations
@@ -233,7 +235,8 @@ def scan_full(source: Path, info: MediaInfo, *, options: AnalyzeOptions,
             report("frames", min(1.0, sample.time / info.duration))
             yield sample
 
-    stream = tee(iter_frames(source, info, width=options.proxy_width, draft=True))
+    stream = tee(iter_frames(source, info, width=options.proxy_width, draft=True,
+                             workers=options.workers))
     make = make_detectors(options)
     if make is not None:
         scan.events = detect_events(stream, make_detectors=make)

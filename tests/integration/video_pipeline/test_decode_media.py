@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
+import psutil
 import pytest
 
 from tests.support import video_media as vm
 from video_pipeline.decode import frame_at, iter_frames, iter_window
+from video_pipeline.detector import FrameSample
+from video_pipeline.errors import ToolError
 from video_pipeline.probe import probe
+from video_pipeline.scenes import StreamingCutDetector
 
 pytestmark = pytest.mark.ffmpeg
 
@@ -47,3 +54,64 @@ def test_draft_frames_keep_i_frames_exact(recorder_clip: vm.RecorderClip) -> Non
     for k in intra:
         assert np.array_equal(draft[k].bgr, normal[k].bgr)
     assert any(not np.array_equal(d.bgr, n.bgr) for d, n in zip(draft, normal, strict=True))
+
+
+@pytest.fixture(scope="module")
+def boundary_clip(media: Path) -> vm.RecorderClip:
+    """320x180, 4 s at 30 fps, GOP 30: a cut on the key frame at 2 s and one a frame after
+    the key frame at 3 s, where one-second chunks of a split decode begin."""
+    out = media / "boundary.mp4"
+    frames = vm.recorder_frames(width=320, height=180, fps=30, frame_count=120,
+                                cut_frames=(60, 91), seed=3)
+    vm.encode(frames, out, width=320, height=180, fps=30, options=vm.x264_options(gop=30))
+    return vm.RecorderClip(path=out, width=320, height=180, fps=30, frame_count=120,
+                           cut_frames=(60, 91))
+
+
+def _cut_frames(samples: list[FrameSample]) -> list[int]:
+    cutter = StreamingCutDetector(anchor_every=30)
+    for sample in samples:
+        cutter.push(sample)
+    return [round(c.time * 30) for c in cutter.finish()]
+
+
+@pytest.mark.parametrize("chunk_s", [1.0, 0.7, 0.5])
+def test_split_decode_gives_the_frames_of_one_process(boundary_clip: vm.RecorderClip,
+                                                      chunk_s: float) -> None:
+    """Chunks of 1 s start on key frames (one at the cut on frame 60, one just before the cut
+    on frame 91); 0.7 s and 0.5 s chunks (six, eight) start mid-GOP. Either way the frames are
+    exactly those of one process: same count, times, flags and pixels; so are the cuts."""
+    info = probe(boundary_clip.path)
+    assert info.duration == 4.0  # so 1 s chunks start at 1, 2 and 3 s
+    one = list(iter_frames(boundary_clip.path, info, draft=True))
+    split = list(iter_frames(boundary_clip.path, info, draft=True, workers=2,
+                             chunk_s=chunk_s))
+    assert [s.index for s in one] == list(range(120))
+    assert [(s.index, s.time, s.intra) for s in split] == [(s.index, s.time, s.intra)
+                                                           for s in one]
+    for a, b in zip(split, one, strict=True):
+        assert np.array_equal(a.bgr, b.bgr) and np.array_equal(a.grey, b.grey)
+    assert _cut_frames(split) == _cut_frames(one) == [60, 91]
+
+
+def test_split_decode_stopped_early_leaves_no_ffmpeg(boundary_clip: vm.RecorderClip) -> None:
+    """A consumer that stops after a few frames stops every ffmpeg process of the split."""
+    info = probe(boundary_clip.path)
+    frames = iter_frames(boundary_clip.path, info, workers=2, chunk_s=1.0)
+    assert [next(frames).index for _ in range(5)] == [0, 1, 2, 3, 4]
+    frames.close()  # type: ignore[attr-defined]
+    assert [p.name() for p in psutil.Process().children(recursive=True)] == []
+
+
+def test_split_decode_raises_what_ffmpeg_reports(boundary_clip: vm.RecorderClip,
+                                                 tmp_path: Path) -> None:
+    """A chunk whose ffmpeg fails (here: the file vanished after probing) raises in the
+    consumer, as a single process would, and leaves no ffmpeg behind."""
+    gone = tmp_path / "gone.mp4"
+    shutil.copyfile(boundary_clip.path, gone)
+    info = probe(gone)
+    gone.unlink()
+    for kwargs in ({}, {"workers": 2, "chunk_s": 1.0}):
+        with pytest.raises(ToolError):
+            list(iter_frames(gone, info, **kwargs))  # type: ignore[arg-type]
+    assert psutil.Process().children(recursive=True) == []
