@@ -62,7 +62,8 @@ class SmokeDetector(EventDetector):
             self._reference, self._time = (contrast, saturation), sample.time
             self._runs.feed(sample, score=0.0, active=False)
             return
-        ref_c, ref_s = (compensate(m, motion.homography) for m in self._reference)
+        ref_c, ref_s = (compensate(m, motion.homography, interpolation=cv2.INTER_CUBIC)
+                        for m in self._reference)
         valid = ~(np.isnan(ref_c) | np.isnan(ref_s))
         ref_c, ref_s = np.where(valid, ref_c, contrast), np.where(valid, ref_s, saturation)
         mask = self._mask(contrast, saturation, ref_c, ref_s)
