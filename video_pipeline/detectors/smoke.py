@@ -155,34 +155,46 @@ def _maps(sample: FrameSample) -> tuple[Map, Map]:
 class _Layers:
     """The reference and the background under it, in the current frame's coordinates.
 
-    ``ref_*`` is what the scene looks like now when nothing new is in front; ``under_*`` is
-    what it looked like before the last object was absorbed into the reference (the same as
-    the reference until then). ``since`` is when each pixel began to differ from the
-    reference (NaN where it does not).
+    ``maps`` holds four channels: the reference's contrast and saturation (what the scene
+    looks like now when nothing new is in front) and the contrast and saturation of the
+    background under it (what it looked like before the last object was absorbed; the same
+    as the reference until then). One array, so one warp moves all four. ``since`` is when
+    each pixel began to differ from the reference (NaN where it does not).
     """
 
-    ref_c: Map
-    ref_s: Map
-    under_c: Map
-    under_s: Map
+    maps: npt.NDArray[np.float32]
     since: Map
+
+    @property
+    def ref_c(self) -> Map:
+        return self.maps[..., 0]
+
+    @property
+    def ref_s(self) -> Map:
+        return self.maps[..., 1]
+
+    @property
+    def under_c(self) -> Map:
+        return self.maps[..., 2]
+
+    @property
+    def under_s(self) -> Map:
+        return self.maps[..., 3]
 
     @staticmethod
     def start(contrast: Map, saturation: Map) -> _Layers:
-        return _Layers(contrast, saturation, contrast, saturation,
+        return _Layers(np.dstack((contrast, saturation, contrast, saturation)),
                        np.full(contrast.shape, np.nan, np.float32))
 
     def warped(self, homography: npt.NDArray[np.float64], contrast: Map,
                saturation: Map) -> _Layers:
         """Every layer moved by the camera; newly exposed pixels take the frame's values."""
-        maps = [compensate(m, homography, interpolation=cv2.INTER_CUBIC)
-                for m in (self.ref_c, self.ref_s, self.under_c, self.under_s)]
-        since = compensate(self.since, homography, interpolation=cv2.INTER_NEAREST)
-        fresh = np.isnan(maps[0]) | np.isnan(maps[1]) | np.isnan(maps[2]) | np.isnan(maps[3])
-        ref_c, ref_s, under_c, under_s = (
-            np.where(fresh, frame, m).astype(np.float32)
-            for m, frame in zip(maps, (contrast, saturation, contrast, saturation), strict=True))
-        return _Layers(ref_c, ref_s, under_c, under_s, since)
+        maps = compensate(self.maps, homography, interpolation=cv2.INTER_CUBIC)
+        fresh = np.isnan(maps[..., 0])  # the NaN border fills the first channel only
+        maps[fresh] = np.stack((contrast, saturation, contrast, saturation), axis=-1)[fresh]
+        since = (compensate(self.since, homography, interpolation=cv2.INTER_NEAREST)
+                 if not np.isnan(self.since).all() else self.since)
+        return _Layers(maps, since)
 
     def updated(self, contrast: Map, saturation: Map, *, time: float, alpha: float,
                 changed: Flags, background: Flags, uncovered: Flags, release: Flags,
@@ -200,16 +212,14 @@ class _Layers:
         since = np.where(changed, np.where(np.isnan(self.since), np.float32(time), self.since),
                          np.float32(np.nan)).astype(np.float32)
         absorb = release & (time - since >= hold)
-        rate = np.float32(alpha) * ~changed
-        ref_c = self.ref_c + rate * (contrast - self.ref_c)
-        ref_s = self.ref_s + rate * (saturation - self.ref_s)
-        rate = np.float32(alpha) * background
-        under_c = self.under_c + rate * (contrast - self.under_c)
-        under_s = self.under_s + rate * (saturation - self.under_s)
-        under_c = np.where(absorb, self.ref_c, np.where(uncovered, self.under_c, under_c))
-        under_s = np.where(absorb, self.ref_s, np.where(uncovered, self.under_s, under_s))
-        ref_c = np.where(absorb, contrast, np.where(uncovered, self.under_c, ref_c))
-        ref_s = np.where(absorb, saturation, np.where(uncovered, self.under_s, ref_s))
-        since = np.where(absorb, np.float32(np.nan), since).astype(np.float32)
-        return _Layers(ref_c.astype(np.float32), ref_s.astype(np.float32),
-                       under_c.astype(np.float32), under_s.astype(np.float32), since)
+        frame = np.dstack((contrast, saturation, contrast, saturation))
+        follow, under = np.float32(alpha) * ~changed, np.float32(alpha) * background
+        rate = np.dstack((follow, follow, under, under))
+        maps = self.maps + rate * (frame - self.maps)
+        if uncovered.any():
+            maps[uncovered, :2] = maps[uncovered, 2:]
+        if absorb.any():
+            maps[absorb, 2:] = maps[absorb, :2]
+            maps[absorb, :2] = frame[absorb, :2]
+            since[absorb] = np.nan
+        return _Layers(maps, since)
