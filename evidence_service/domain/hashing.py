@@ -1,8 +1,11 @@
 """Streaming SHA-256 (primary) and SM3 (GB/T 32905, computed alongside) in one pass.
 
 SHA-256 and SM3 are fed the same buffers. Both hashlib objects release the GIL on large
-updates, so :class:`DualHasher` runs SM3 on a helper thread while SHA-256 runs on the caller's
-thread: the two cores of a small server then hash in parallel instead of back to back.
+updates, so each algorithm of a :class:`DualHasher` runs in its own *lane*: a queue of
+updates that run one after another, in order, on a small shared thread pool. The two
+algorithms of one buffer then run in parallel, and :meth:`DualHasher.feed` lets a caller go
+on (write the buffer to disk, receive the next one) while they do: the two cores of a small
+server both hash all the time instead of one of them waiting for the slower algorithm.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from threading import Lock
 from typing import Literal, Protocol
 
 from evidence_service.domain.models import Digest
@@ -49,53 +53,159 @@ def _sm3_factory() -> Callable[[], _Hash]:
 
 
 new_sm3 = _sm3_factory()
-_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sm3")
+_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hash")
+
+
+class _Lane:
+    """Runs calls one after another, in submission order, on the shared pool.
+
+    A call starts when the one before it has finished, so one hash object is never updated
+    by two threads at once and sees its buffers in order; no pool thread ever waits for
+    another. Once a call fails, every later call of the lane fails with the same error (the
+    hash state is no longer that of the bytes fed).
+    """
+
+    def __init__(self) -> None:
+        self._lock = Lock()
+        self._tail: Future[None] | None = None
+
+    def submit(self, fn: Callable[[bytes | bytearray | memoryview], object],
+               data: bytes | bytearray | memoryview) -> Future[None]:
+        done: Future[None] = Future()
+
+        def run() -> None:
+            if not done.set_running_or_notify_cancel():
+                return
+            failed = previous.exception() if previous is not None else None
+            if failed is not None:
+                done.set_exception(failed)
+                return
+            try:
+                fn(data)
+            except BaseException as exc:  # handed to whoever waits for this update
+                done.set_exception(exc)
+            else:
+                done.set_result(None)
+
+        with self._lock:
+            previous, self._tail = self._tail, done
+        if previous is None:
+            _pool.submit(run)
+        else:
+            previous.add_done_callback(lambda _: _pool.submit(run))
+        return done
+
+    def idle(self) -> bool:
+        """True when no call is queued or running."""
+        with self._lock:
+            return self._tail is None or self._tail.done()
+
+    def wait(self) -> None:
+        """Wait for every call submitted so far; raises the lane's error, if any."""
+        with self._lock:
+            tail = self._tail
+        if tail is not None:
+            tail.result()
 
 
 class DualHasher:
     """Feed bytes once, get SHA-256 and SM3 digests.
 
-    Not thread-safe: one writer at a time (uploads are serialised per upload id).
+    Not thread-safe: one feeder at a time (uploads are serialised per upload id).
     """
 
     def __init__(self, *, with_sm3: bool = True) -> None:
         self._sha256 = hashlib.sha256()
         self._sm3: _Hash | None = new_sm3() if with_sm3 else None
+        self._lanes: tuple[_Lane, _Lane] | None = None
         self.length = 0
 
-    def update(self, data: bytes | bytearray | memoryview, *,
-               alongside: Callable[[], object] | None = None) -> None:
-        """Hash ``data``; large buffers are hashed by both algorithms in parallel.
+    def feed(self, data: bytes | bytearray | memoryview) -> Future[None]:
+        """Start hashing ``data``; the future completes once both algorithms have it.
 
-        ``alongside`` (for example, writing ``data`` to disk) runs on the calling thread while
-        SM3 runs on the helper thread. If it raises, the hasher has consumed ``data`` anyway:
-        the caller must discard this hasher.
+        ``data`` must not change until then (a rotating buffer goes back to its pool from
+        the future's callback). Large buffers are hashed on the lanes, in parallel, while
+        the caller goes on; small ones, when nothing is queued, right here. A failed future
+        means the hasher is broken: the caller must discard it.
         """
         self.length += len(data)
-        if self._sm3 is None or len(data) < _PARALLEL_MIN:
-            if alongside is not None:
-                alongside()
+        if self._sm3 is None or (len(data) < _PARALLEL_MIN and self._idle()):
             self._sha256.update(data)
             if self._sm3 is not None:
                 self._sm3.update(data)
-            return
-        pending: Future[None] = _pool.submit(self._sm3.update, data)
+            done: Future[None] = Future()
+            done.set_result(None)
+            return done
+        if self._lanes is None:
+            self._lanes = (_Lane(), _Lane())
+        sha_done = self._lanes[0].submit(self._sha256.update, data)
+        sm3_done = self._lanes[1].submit(self._sm3.update, data)
+        return _both(sha_done, sm3_done)
+
+    def update(self, data: bytes | bytearray | memoryview, *,
+               alongside: Callable[[], object] | None = None) -> None:
+        """Hash ``data`` and return once it is hashed.
+
+        ``alongside`` (for example, writing ``data`` to disk) runs on the calling thread
+        while the hashers run. If it raises, the hasher has consumed ``data`` anyway: the
+        caller must discard this hasher.
+        """
+        done = self.feed(data)
         try:
             if alongside is not None:
                 alongside()
-            self._sha256.update(data)
         finally:
-            pending.result()
+            done.result()
+
+    def drain(self) -> None:
+        """Wait until everything fed so far is hashed; raises a lane's error, if any.
+
+        The lanes are then let go: their last futures hold the callbacks of the last
+        updates (and through them, perhaps, a caller's buffers), and a hasher may be kept
+        for a long time between two uploads' requests.
+        """
+        if self._lanes is not None:
+            for lane in self._lanes:
+                lane.wait()
+            self._lanes = None
+
+    def _idle(self) -> bool:
+        return self._lanes is None or all(lane.idle() for lane in self._lanes)
 
     def sha256(self) -> Digest:
         """The SHA-256 digest of everything fed so far."""
+        self.drain()
         return Digest(algorithm="sha256", value=self._sha256.hexdigest())
 
     def sm3(self) -> Digest:
         """The SM3 digest of everything fed so far; raises ValueError if SM3 was disabled."""
         if self._sm3 is None:
             raise ValueError("this hasher was created without SM3")
+        self.drain()
         return Digest(algorithm="sm3", value=self._sm3.hexdigest())
+
+
+def _both(first: Future[None], second: Future[None]) -> Future[None]:
+    """A future that completes when both have; it fails with the first error seen."""
+    done: Future[None] = Future()
+    done.set_running_or_notify_cancel()
+    pending = [2]
+    lock = Lock()
+
+    def settle(_: Future[None]) -> None:
+        with lock:
+            pending[0] -= 1
+            if pending[0]:
+                return
+        failed = first.exception() or second.exception()
+        if failed is not None:
+            done.set_exception(failed)
+        else:
+            done.set_result(None)
+
+    first.add_done_callback(settle)
+    second.add_done_callback(settle)
+    return done
 
 
 def hash_stream(chunks: Iterable[bytes]) -> tuple[Digest, Digest, int]:

@@ -22,6 +22,8 @@ import fcntl
 import logging
 import os
 import uuid
+from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -64,6 +66,8 @@ from evidence_service.services.cases import READ_ROLES, WRITE_ROLES, require
 _logger = logging.getLogger(__name__)
 UPLOAD_ROLES = (*WRITE_ROLES, Role.DEVICE)
 _checkpoints = ThreadPoolExecutor(max_workers=4, thread_name_prefix="upload-fsync")
+#: Buffers a writer lets the hashers lag behind its disk writes (each is a PATCH buffer).
+_HASHING_AHEAD = 2
 
 
 @dataclass(frozen=True)
@@ -372,6 +376,7 @@ class UploadWriter:
         self._pending: Future[Upload] | None = None
         self._poisoned = False
         self._last_checkpoint = upload.offset
+        self._hashing: deque[Future[None]] = deque()
 
     def __enter__(self) -> UploadWriter:
         return self
@@ -379,24 +384,37 @@ class UploadWriter:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        """Append and hash; raises PayloadTooLarge (nothing of ``data`` is kept) past the end.
+    def write(self, data: bytes | bytearray | memoryview, *,
+              release: Callable[[], object] | None = None) -> None:
+        """Append ``data`` and start hashing it; raises PayloadTooLarge (nothing of ``data``
+        is kept) past the end.
 
-        Every ``checkpoint_bytes`` a background checkpoint starts: fdatasync, then commit the
-        offset. Writing goes on meanwhile, so the disk flush overlaps hashing.
+        The hashers run on their own threads while this one writes to disk, and go on after
+        this returns: ``data`` must not change until ``release`` is called (once ``data`` is
+        on disk and both algorithms have it; on a hashing thread or this one). At most
+        ``_HASHING_AHEAD`` buffers are hashed behind the writes; past that, this waits.
+        Every ``checkpoint_bytes`` a background checkpoint starts: fdatasync, then commit
+        the offset, so the disk flush overlaps too.
         """
-        if self.offset + len(data) > self.upload.length:
+        size = len(data)  # ``release`` may release ``data`` before this returns
+        if self.offset + size > self.upload.length:
             raise PayloadTooLarge(
                 f"data passes the declared length of {self.upload.length} bytes")
-        try:  # the disk write overlaps SM3; SHA-256 follows it on this thread
-            self._hasher.update(data, alongside=lambda: self._append(data))
+        try:
+            hashed = self._hasher.feed(data)
+            self._hashing.append(hashed)
+            self._append(data)
+            if release is not None:  # free once written (now) and hashed (maybe later)
+                hashed.add_done_callback(lambda _: release())
+            while len(self._hashing) > _HASHING_AHEAD:
+                self._hashing.popleft().result()
         except OSError as exc:
             self._poisoned = True  # hasher and file may disagree: never cache this state
             raise StorageUnavailable(f"could not write the upload spool: {exc.strerror}") from exc
         except BaseException:
             self._poisoned = True
             raise
-        self.offset += len(data)
+        self.offset += size
         if self.offset - self._last_checkpoint >= self._svc._checkpoint:
             self._await_checkpoint()
             self._last_checkpoint = self.offset
@@ -416,6 +434,16 @@ class UploadWriter:
             pending, self._pending = self._pending, None
             self.upload = pending.result()
 
+    def _finish_hashing(self) -> None:
+        """Wait for the buffers still being hashed; a hashing failure poisons the writer."""
+        while self._hashing:
+            failed = self._hashing.popleft().exception()
+            if failed is not None:
+                self._poisoned = True
+                _logger.error("hashing failed upload=%s: %r", self.upload.id, failed)
+        if not self._poisoned:
+            self._hasher.drain()
+
     def checkpoint(self) -> None:
         """Make the bytes so far durable and commit the offset, now."""
         self._await_checkpoint()
@@ -428,6 +456,7 @@ class UploadWriter:
         if self._closed:
             return IngestResult(upload=self.upload, item=self.item)
         try:
+            self._finish_hashing()
             if self._poisoned:  # drop the unhashed tail; the next writer rebuilds from disk
                 if self._pending is not None:  # the write error is what the caller sees
                     self._pending.exception()

@@ -179,3 +179,35 @@ def test_a_finishing_request_commits_its_offset_only_with_the_registration(world
     with ingest._uow() as repo:
         item = repo.get_item(done.item_id, officer.department_id)
     assert item is not None and item.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_rotating_buffers_come_back_only_once_written_and_hashed(world) -> None:  # type: ignore[no-untyped-def]
+    """As the PATCH route uses the writer: each buffer is handed back through ``release``,
+    which releases its view (the route's pool does) and refills it at once. The stored item
+    must still be the uploaded bytes, for small pieces (hashed on the writer's thread, so
+    released before ``write`` returns) and large ones (hashed on the lanes, behind it)."""
+    ingest, officer, case_id, _ = world
+    data = os.urandom(3 * (1 << 20) + 4_321)
+    upload = ingest.create_upload(officer, _new(case_id, data)).upload
+    released: list[int] = []
+
+    def give_back(view: memoryview, buffer: bytearray) -> None:
+        view.release()
+        buffer[:] = bytes(len(buffer))  # reused at once: must not reach the file or hashes
+        released.append(len(buffer))
+
+    pieces, offset = [], 0
+    for size in (1_000, 700_000, 1 << 20, 10, 1 << 20, 2_000_000):
+        pieces.append(data[offset:offset + size])
+        offset += size
+    with ingest.open_writer(officer, upload.id, offset=0) as writer:
+        for piece in pieces:
+            buffer = bytearray(piece)
+            view = memoryview(buffer)
+            writer.write(view, release=lambda v=view, b=buffer: give_back(v, b))
+    assert sorted(released) == sorted(len(p) for p in pieces if p)
+    done = ingest.get_upload(officer, upload.id)
+    assert (done.status, done.offset) == (UploadStatus.COMPLETED, len(data))
+    with ingest._uow() as repo:
+        item = repo.get_item(done.item_id, officer.department_id)
+    assert item is not None and item.sha256 == hashlib.sha256(data).hexdigest()

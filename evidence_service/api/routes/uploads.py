@@ -8,6 +8,7 @@ database beside the item it registers: see ``services/ingest.py``.
 from __future__ import annotations
 
 from collections import deque
+from functools import partial
 from typing import Annotated
 
 import anyio
@@ -26,8 +27,8 @@ from evidence_service.domain.models import Upload
 from evidence_service.services.ingest import IngestResult, UploadWriter
 
 router = APIRouter(prefix="/uploads", tags=["uploads"], route_class=GuardedRoute)
-_BUFFER = 2 << 20
-_QUEUE = 3
+_BUFFER = 1 << 20
+_QUEUE = 4
 _OFFSET_CT = "application/offset+octet-stream"
 
 
@@ -115,12 +116,14 @@ async def append_bytes(
     writer: UploadWriter = await anyio.to_thread.run_sync(
         lambda: services.ingest.open_writer(principal, upload_id, offset=offset,
                                             content_length=length))
+    buffers = _Buffers()
     try:
-        await _pump(request, writer)
+        await _pump(request, writer, buffers)
     except ClientDisconnect:
         pass  # keep what arrived; the client resumes from the committed offset
     finally:
         result: IngestResult = await anyio.to_thread.run_sync(writer.close)
+        buffers.close()  # everything is hashed now: no buffer comes back after this
     if result.item is not None and result.item.sha256:
         metrics.ITEMS_STORED.inc()
     return Response(status_code=204, headers=_tus_headers(
@@ -136,23 +139,52 @@ def terminate_upload(upload_id: str, principal: CurrentPrincipal, services: Serv
     return Response(status_code=204, headers={"Tus-Resumable": TUS_VERSION})
 
 
-async def _pump(request: Request, writer: UploadWriter) -> None:
+class _Buffers:
+    """The rotating receive buffers of one PATCH request (see :func:`_pump`).
+
+    Buffers come back from the writer's hashing threads (deque appends and pops are atomic).
+    Once closed, the pool lets go of them: a worker thread may hold on to the last call it
+    ran, and with it a reference to this pool, long after the request.
+    """
+
+    def __init__(self) -> None:
+        # in flight at most: the queue, one at the writer and those it is still hashing, the
+        # one being filled; a buffer is allocated only when none is free
+        self._free = deque(bytearray(_BUFFER) for _ in range(_QUEUE + 2))
+        self._open = True
+
+    def take(self) -> bytearray:
+        return self._free.popleft() if self._free else bytearray(_BUFFER)
+
+    def give_back(self, view: memoryview) -> None:
+        """Return the buffer under ``view`` (written and hashed), and release ``view``: the
+        calls that saw it may outlive the request, they must not keep the buffer alive."""
+        buffer = view.obj
+        view.release()
+        if self._open and isinstance(buffer, bytearray):
+            self._free.append(buffer)
+
+    def close(self) -> None:
+        self._open = False
+        self._free.clear()
+
+
+async def _pump(request: Request, writer: UploadWriter, buffers: _Buffers) -> None:
     """Receive on the event loop while a worker thread writes and hashes the previous buffers.
 
     A few preallocated buffers rotate between this loop, which fills them, and the writer,
-    which hands each back once written and hashed: the queue holds a few MiB at most, so
-    memory stays flat however large the upload, and nothing is reallocated or page-faulted
-    in per chunk. When the disk or the hashers fall behind, the queue fills and TCP
-    back-pressure slows the client.
+    whose hashing threads hand each back once it is written and hashed: a few MiB at most,
+    so memory stays flat however large the upload, and nothing is reallocated or
+    page-faulted in per chunk. When the disk or the hashers fall behind, the queue fills and
+    TCP back-pressure slows the client.
     """
-    send, receive = anyio.create_memory_object_stream[memoryview](max_buffer_size=_QUEUE)
-    # in flight at most: the queue, one at the writer, the one being filled
-    free = deque(bytearray(_BUFFER) for _ in range(_QUEUE + 2))
+    send, receive = anyio.create_memory_object_stream[tuple[bytearray, int]](
+        max_buffer_size=_QUEUE)
     try:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(_write_all, receive, writer, free)
+            tg.start_soon(_write_all, receive, writer, buffers)
             async with send:
-                buffer, filled = free.popleft(), 0
+                buffer, filled = buffers.take(), 0
                 async for chunk in request.stream():
                     view = memoryview(chunk)
                     while view:
@@ -160,23 +192,22 @@ async def _pump(request: Request, writer: UploadWriter) -> None:
                         buffer[filled:filled + take] = view[:take]
                         filled, view = filled + take, view[take:]
                         if filled == _BUFFER:
-                            await send.send(memoryview(buffer))
-                            buffer, filled = (free.popleft() if free
-                                              else bytearray(_BUFFER)), 0
+                            await send.send((buffer, filled))
+                            buffer, filled = buffers.take(), 0
                 if filled:
-                    await send.send(memoryview(buffer)[:filled])
+                    await send.send((buffer, filled))
     except BaseExceptionGroup as group:  # surface the first real error, not the group
         raise _first_error(group) from None
 
 
-async def _write_all(receive: MemoryObjectReceiveStream[memoryview], writer: UploadWriter,
-                     free: deque[bytearray]) -> None:
+async def _write_all(receive: MemoryObjectReceiveStream[tuple[bytearray, int]],
+                     writer: UploadWriter, buffers: _Buffers) -> None:
     async with receive:
-        async for data in receive:
-            await anyio.to_thread.run_sync(writer.write, data)
-            metrics.BYTES_INGESTED.inc(len(data))
-            free.append(data.obj)  # type: ignore[arg-type]  # written and hashed: reuse it
-            data.release()
+        async for buffer, filled in receive:
+            data = memoryview(buffer)[:filled]
+            await anyio.to_thread.run_sync(
+                partial(writer.write, data, release=partial(buffers.give_back, data)))
+            metrics.BYTES_INGESTED.inc(filled)
 
 
 def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:

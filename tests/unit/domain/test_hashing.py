@@ -90,6 +90,51 @@ def test_digests_can_be_read_before_more_data_arrives() -> None:
     assert hasher.sha256().value == hashlib.sha256(data).hexdigest()
 
 
+def test_fed_buffers_are_hashed_in_order_while_the_caller_goes_on() -> None:
+    """feed() returns before the lanes finish; rotating buffers are reused only after their
+    future completes, and the digests are those of the bytes in feed order."""
+    rng = random.Random(7)
+    data = rng.randbytes(6 * (1 << 20) + 12_345)
+    pieces = list(_pieces(data, (1 << 20, 300_007, 100, 2 << 20, 5)))
+    hasher = DualHasher()
+    released: list[int] = []
+    pending = []
+    for number, piece in enumerate(pieces):
+        buffer = bytearray(piece)  # a buffer the caller will overwrite once it is released
+        done = hasher.feed(buffer)
+        done.add_done_callback(lambda _, n=number, b=buffer: (released.append(n), b.__setitem__(
+            slice(None), bytes(len(b)))))
+        pending.append(done)
+    for done in pending:
+        done.result()
+    assert sorted(released) == list(range(len(pieces)))
+    assert hasher.length == len(data)
+    assert hasher.sha256().value == hashlib.sha256(data).hexdigest()
+    assert hasher.sm3().value == _reference_sm3(data)
+
+
+def test_a_failed_update_fails_every_later_one_and_the_digests() -> None:
+    hasher = DualHasher()
+    hasher.feed(bytes(1 << 20)).result()
+
+    class Boom(Exception):
+        pass
+
+    def broken(_: object) -> None:
+        raise Boom
+
+    hasher._sm3 = type("Broken", (), {"update": staticmethod(broken),  # type: ignore[assignment]
+                                      "hexdigest": staticmethod(lambda: "")})()
+    first = hasher.feed(bytes(1 << 20))
+    later = hasher.feed(bytes(1 << 20))
+    with pytest.raises(Boom):
+        first.result()
+    with pytest.raises(Boom):
+        later.result()
+    with pytest.raises(Boom):
+        hasher.sm3()
+
+
 def test_hash_stream() -> None:
     data = random.Random(3).randbytes(500_001)
     sha256, sm3, length = hash_stream(_pieces(data))
