@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence_service.adapters.storage import FilesystemObjectStore
+from evidence_service.adapters.storage import LAYOUT_FILE, FilesystemObjectStore
 from evidence_service.adapters.storage import filesystem as fs_module
 from evidence_service.domain.errors import InvalidInput, NotFound, StorageUnavailable
 from evidence_service.domain.rules import content_key
@@ -59,7 +59,7 @@ def _on_disk(store: FilesystemObjectStore, key: str) -> Path:
 
 def test_a_new_store_writes_the_marker_and_stores_one_level_deep(tmp_path: Path) -> None:
     store = FilesystemObjectStore(tmp_path / "objects")
-    assert (store.root / fs_module.LAYOUT_FILE).read_text() == fs_module.ONE_LEVEL_LAYOUT
+    assert (store.root / LAYOUT_FILE).read_text() == fs_module.ONE_LEVEL_LAYOUT
     [(key, data)] = _objects(1)
     assert store.put_many([(key, data)]) == {key}
     digest = key.rsplit("/", 1)[-1]
@@ -93,14 +93,14 @@ def test_a_store_without_the_marker_keeps_the_two_level_layout(tmp_path: Path) -
 
     for k in (key, big):
         assert (store.root / k).is_file()  # the two-level path, as before
-    assert not (store.root / fs_module.LAYOUT_FILE).exists()
+    assert not (store.root / LAYOUT_FILE).exists()
     assert not FilesystemObjectStore(store.root).one_level  # and it stays so
     assert store.list_keys("sha256/") == sorted([old_key, key, big])
 
 
 def test_an_unknown_layout_marker_is_refused(tmp_path: Path) -> None:
     (tmp_path / "objects").mkdir()
-    (tmp_path / "objects" / fs_module.LAYOUT_FILE).write_text("some future layout 9\n")
+    (tmp_path / "objects" / LAYOUT_FILE).write_text("some future layout 9\n")
     with pytest.raises(StorageUnavailable, match="unknown layout"):
         FilesystemObjectStore(tmp_path / "objects")
 
@@ -112,7 +112,7 @@ def test_one_level_keys_must_be_consistent_content_addresses(tmp_path: Path) -> 
                 f"sha256/ab/{digest}", "sha256/ab/00/short", "sha256/x"):
         with pytest.raises(InvalidInput):
             store.exists(bad)
-    for escaping in ("../outside", "/etc/passwd", fs_module.LAYOUT_FILE):
+    for escaping in ("../outside", "/etc/passwd", LAYOUT_FILE):
         with pytest.raises(InvalidInput):
             store.exists(escaping)
     with pytest.raises(NotFound):
