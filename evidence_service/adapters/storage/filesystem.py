@@ -95,7 +95,9 @@ class FilesystemObjectStore:
         two-level one of a store created before the marker (a non-empty root without it)."""
         marker = self.root / LAYOUT_FILE
         if not marker.exists():
-            if any(self.root.iterdir()):
+            # a marker's temporary file (a crash while creating the store) does not count
+            if any(not (p.name.startswith(f".{LAYOUT_FILE}.") and p.name.endswith(".tmp"))
+                   for p in self.root.iterdir()):
                 return False
             tmp = self.root / f".{LAYOUT_FILE}.{uuid.uuid4().hex}.tmp"
             _write_new(tmp, ONE_LEVEL_LAYOUT.encode())

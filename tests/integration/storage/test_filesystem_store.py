@@ -78,6 +78,15 @@ def test_an_existing_empty_directory_becomes_a_one_level_store(tmp_path: Path) -
     assert FilesystemObjectStore(tmp_path / "objects").one_level
 
 
+def test_a_marker_left_half_written_by_a_crash_does_not_make_a_two_level_store(
+        tmp_path: Path) -> None:
+    (tmp_path / "objects").mkdir()
+    (tmp_path / "objects" / f".{LAYOUT_FILE}.0123abcd.tmp").write_text("evid")
+    store = FilesystemObjectStore(tmp_path / "objects")
+    assert store.one_level
+    assert (store.root / LAYOUT_FILE).read_text() == fs_module.ONE_LEVEL_LAYOUT
+
+
 def test_a_store_without_the_marker_keeps_the_two_level_layout(tmp_path: Path) -> None:
     store = _legacy_store(tmp_path / "objects")
     [old_key] = store.list_keys("sha256/")
