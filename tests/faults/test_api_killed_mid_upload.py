@@ -17,6 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from evidence_service.adapters.storage import LAYOUT_FILE
 from tests.faults.common import Client, query, registrations
 from tests.faults.conftest import FaultReport
 from tests.support.cli_upload import MIB, cli_upload, wait_for_spool, write_large_file
@@ -102,7 +103,8 @@ def test_api_killed_mid_1gb_upload_resumes_to_identical_hashes(
     assert query(server, "SELECT status, \"offset\", length FROM uploads") == [
         ("completed", SIZE, SIZE)]
     assert list((server.var_dir / "uploads").iterdir()) == []  # no spool file left
-    objects = [p for p in (server.var_dir / "objects").rglob("*") if p.is_file()]
+    objects = [p for p in (server.var_dir / "objects").rglob("*")
+               if p.is_file() and p.name != LAYOUT_FILE]
     assert [p.name for p in objects] == [sha256]  # and no temporary object
     assert _sha256_of(objects[0]) == sha256
     assert peak_rss < 512 * MIB, f"server memory grew to {peak_rss // MIB} MiB"

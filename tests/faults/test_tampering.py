@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 import requests
 
+from evidence_service.adapters.storage import FilesystemObjectStore
+from evidence_service.domain.rules import content_key
 from tests.faults.common import Client, query, wait_until
 from tests.faults.conftest import FaultReport
 from tests.support.live import LiveServer
@@ -67,8 +69,8 @@ def test_a_flipped_stored_byte_is_flagged_and_the_case_cannot_leave(
     reviewer = {"Authorization": f"Bearer {server.token('enf-reviewer')}"}
     case_id = client.case("ENF-2026-FLIP")
     good, bad = _anchored_items(client, case_id, [os.urandom(40_000), os.urandom(40_000)])
-    stored = (server.var_dir / "objects" / "sha256" / bad["sha256"][:2] / bad["sha256"][2:4]
-              / bad["sha256"])
+    stored = FilesystemObjectStore(server.var_dir / "objects").object_path(
+        content_key(bad["sha256"]))
     stored.chmod(0o600)
     data = bytearray(stored.read_bytes())
     data[12_345] ^= 0x01

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from evidence_service.adapters.storage import FilesystemObjectStore
+from evidence_service.domain.rules import content_key
 from tests.support.cli_upload import (
     cli_upload,
     create_case,
@@ -44,7 +46,7 @@ def _make_file(path: Path, size: int) -> Path:
 
 
 def _stored_sha256(server: LiveServer, sha256: str) -> str:
-    path = server.var_dir / "objects" / "sha256" / sha256[:2] / sha256[2:4] / sha256
+    path = FilesystemObjectStore(server.var_dir / "objects").object_path(content_key(sha256))
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         while block := fh.read(4 * MIB):

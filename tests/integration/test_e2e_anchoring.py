@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from evidence_service.adapters.storage import FilesystemObjectStore
+from evidence_service.domain.rules import content_key
 from tests.support.live import EVIDENCE, LiveServer
 
 pytestmark = [pytest.mark.ledger, pytest.mark.slow]
@@ -105,8 +107,8 @@ def test_court_verifies_what_an_officer_uploaded(server: LiveServer, tmp_path: P
                    check=False)
     assert refused.returncode == 1
 
-    stored = (server.var_dir / "objects" / "sha256" / item["sha256"][:2] /
-              item["sha256"][2:4] / item["sha256"])
+    stored = FilesystemObjectStore(server.var_dir / "objects").object_path(
+        content_key(item["sha256"]))
     stored.chmod(0o644)
     data = bytearray(stored.read_bytes())
     data[99] ^= 0x01

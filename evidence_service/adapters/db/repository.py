@@ -59,6 +59,7 @@ from evidence_service.ports import NewLogLeaf
 
 M = TypeVar("M", bound=BaseModel)
 _IN_CHUNK = 500
+_ITEM_JSON_FIELDS = {"capture", "tags", "flags", "labels"}
 _JSON_FIELDS = {"roles", "flags", "capture", "tags", "labels", "item_ids", "opened", "decided",
                 "checks", "options", "analysis_options"}
 
@@ -75,6 +76,22 @@ def _values(model: BaseModel) -> dict[str, Any]:
         for name, dumped in model.model_dump(mode="json", include=json_fields).items():
             sortable = isinstance(dumped, list) and all(isinstance(v, str) for v in dumped)
             values[name] = sorted(dumped) if sortable else dumped
+    return values
+
+
+def _item_values(item: EvidenceItem, shared: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """``_values(item)``, faster for many items: the capture and tags objects items share
+    (a batch's members often do) are dumped once, through ``shared`` (object id -> dump;
+    the items, alive throughout, keep those ids unique)."""
+    values = item.model_dump(exclude=_ITEM_JSON_FIELDS)
+    for name in ("capture", "tags"):
+        part: BaseModel = getattr(item, name)
+        dumped = shared.get(id(part))
+        if dumped is None:
+            dumped = shared[id(part)] = part.model_dump(mode="json")
+        values[name] = dumped
+    values["flags"] = sorted(flag.value for flag in item.flags)
+    values["labels"] = sorted(item.labels)
     return values
 
 
@@ -213,8 +230,9 @@ class SqlRepository:
     # uploads
     def add_items(self, items: Sequence[EvidenceItem]) -> None:
         if items:
+            shared: dict[int, dict[str, Any]] = {}
             self._s.execute(insert(_table(EvidenceItemRow)),  # Core: no ORM bookkeeping
-                            [{**_values(i), **_search_values(i)} for i in items])
+                            [{**_item_values(i, shared), **_search_values(i)} for i in items])
 
     def sha256s_present(self, sha256s: Collection[str], department_id: str) -> set[str]:
         wanted, found = sorted(set(sha256s)), set[str]()

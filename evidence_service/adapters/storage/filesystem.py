@@ -3,6 +3,16 @@
 The write-once guarantee here is as strong as the host's file permissions: files are made
 read-only (0444) and directories are fsynced, but root can still change them. That is why the
 evidence log is anchored on-chain and the integrity scanner re-hashes stored objects.
+
+Keys are logical (``sha256/ab/cd/<hex>``, ``log-segments/…``); where a content address lives
+on disk depends on the store's layout, fixed when the store is created:
+
+- ``sha256/ab/<hex>`` (256 directories, like Git's ``objects/ab/…``) in a store whose root holds
+  the layout marker ``.layout``, written when the store is created in an empty directory.
+  Nearly every small object stored in the two-level layout also created a new leaf directory
+  (65 536 of them), several times the kernel cost of the file itself;
+- ``sha256/ab/cd/<hex>``, the key itself, in a store created before the marker existed (a
+  non-empty root without it). Such a store keeps that layout; the two are never mixed.
 """
 
 from __future__ import annotations
@@ -23,6 +33,13 @@ from evidence_service.domain.errors import InvalidInput, NotFound, StorageUnavai
 
 _logger = logging.getLogger(__name__)
 _CONTENT_KEY = re.compile(r"sha256/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}")
+#: a content address whose fan-out directories are the first bytes of its digest
+_CONSISTENT_KEY = re.compile(r"sha256/([0-9a-f]{2})/([0-9a-f]{2})/(\1\2[0-9a-f]{60})")
+_STORED_ONE_LEVEL = re.compile(r"sha256/([0-9a-f]{2})/(\1[0-9a-f]{62})")
+_CONTENT_PREFIX = "sha256/"
+LAYOUT_FILE = ".layout"
+#: the marker's content: the one-level layout, version 1
+ONE_LEVEL_LAYOUT = "evidence-object-store sha256/ab/<hex> 1\n"
 _WRITERS = 4  # threads creating files in put_many: the kernel's work overlaps across cores
 
 
@@ -58,28 +75,78 @@ def _write_new(path: Path, data: bytes) -> None:
 
 
 class FilesystemObjectStore:
-    """Objects under ``root/<key>``; keys are relative content addresses."""
+    """Objects under ``root``, found by their logical keys (see the module for the layout)."""
 
     name = "filesystem"
 
     def __init__(self, root: Path) -> None:
+        """Open the store at ``root``, creating it (with the one-level layout) when it is
+        missing or empty. Raises StorageUnavailable when the root cannot be created or its
+        layout marker is unreadable or names a layout this version does not know."""
         self.root = root.resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.one_level = self._read_layout()
+        except OSError as exc:
+            raise StorageUnavailable(f"object store root {self.root} is unusable: {exc}") from exc
 
-    def _path(self, key: str) -> Path:
-        if _CONTENT_KEY.fullmatch(key):  # the common case: cannot escape, no need to resolve
+    def _read_layout(self) -> bool:
+        """True for the one-level layout (marker present or written now), False for the
+        two-level one of a store created before the marker (a non-empty root without it)."""
+        marker = self.root / LAYOUT_FILE
+        if not marker.exists():
+            # a marker's temporary file (a crash while creating the store) does not count
+            if any(not (p.name.startswith(f".{LAYOUT_FILE}.") and p.name.endswith(".tmp"))
+                   for p in self.root.iterdir()):
+                return False
+            tmp = self.root / f".{LAYOUT_FILE}.{uuid.uuid4().hex}.tmp"
+            _write_new(tmp, ONE_LEVEL_LAYOUT.encode())
+            try:
+                with open(tmp, "rb") as fh:
+                    os.fsync(fh.fileno())
+                with contextlib.suppress(FileExistsError):  # another process was first
+                    os.link(tmp, marker)
+            finally:
+                tmp.unlink()
+            _fsync_dir(self.root)
+            _logger.info("new object store root=%s layout=sha256/ab/<hex>", self.root)
+        found = marker.read_text(encoding="ascii", errors="replace")
+        if found != ONE_LEVEL_LAYOUT:
+            raise StorageUnavailable(f"object store root {self.root} has an unknown layout "
+                                     f"marker {found[:80]!r}")
+        return True
+
+    def object_path(self, key: str) -> Path:
+        """The file that holds (or would hold) ``key``. Raises InvalidInput for a key that
+        escapes the root, names the layout marker, or (one-level layout) is under
+        ``sha256/`` without being a content address whose directories match its digest."""
+        if self.one_level:
+            if key.startswith(_CONTENT_PREFIX):
+                match = _CONSISTENT_KEY.fullmatch(key)
+                if match is None:
+                    raise InvalidInput("a sha256/ storage key must be a content address")
+                return self.root / "sha256" / match[1] / match[3]
+        elif _CONTENT_KEY.fullmatch(key):  # the common case: cannot escape, no need to resolve
             return self.root / key
         path = (self.root / key).resolve()
-        if not key or key.startswith("/") or not path.is_relative_to(self.root):
+        if (not key or key.startswith("/") or not path.is_relative_to(self.root)
+                or path == self.root / LAYOUT_FILE):
             raise InvalidInput("storage key escapes the store root")
         return path
+
+    def _key_of(self, relative: str) -> str:
+        """The logical key of a stored file (path relative to the root, POSIX)."""
+        if self.one_level and (match := _STORED_ONE_LEVEL.fullmatch(relative)):
+            digest = match[2]
+            return f"sha256/{digest[:2]}/{digest[2:4]}/{digest}"
+        return relative
 
     def put_file(self, key: str, source: Path, *, size: int) -> bool:
         """Copy (hard-link when possible) ``source`` to ``key``; False if already stored.
 
         Raises StorageUnavailable on I/O errors.
         """
-        target = self._path(key)
+        target = self.object_path(key)
         try:
             if target.exists():
                 return False
@@ -109,8 +176,10 @@ class FilesystemObjectStore:
         """
         staged: dict[str, tuple[Path, Path, bytes]] = {}
         for key, data in objects:
-            target = self._path(key)
-            if key not in staged and not target.exists():
+            if key in staged:
+                continue
+            target = self.object_path(key)
+            if not target.exists():
                 staged[key] = (target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp",
                                target, data)
 
@@ -120,8 +189,7 @@ class FilesystemObjectStore:
         slices = [entries[n::_WRITERS] for n in range(_WRITERS)]
 
         def write(part: list[tuple[Path, Path, bytes]]) -> None:
-            for tmp, target, data in part:
-                target.parent.mkdir(parents=True, exist_ok=True)
+            for tmp, _, data in part:
                 _write_new(tmp, data)
 
         def rename(part: list[tuple[Path, Path, bytes]]) -> None:
@@ -129,11 +197,12 @@ class FilesystemObjectStore:
                 os.replace(tmp, target)
 
         try:
+            folders = self._make_folders({target.parent for _, target, _ in entries})
             with ThreadPoolExecutor(_WRITERS, thread_name_prefix="fs-put") as pool:
                 list(pool.map(write, slices))
                 self._sync(tmp for tmp, _, _ in entries)
                 list(pool.map(rename, slices))
-            self._sync({target.parent for _, target, _ in entries})
+            self._sync(folders)
         except OSError as exc:
             for tmp, _, _ in entries:
                 with contextlib.suppress(OSError):  # e.g. its directory was never made
@@ -142,6 +211,19 @@ class FilesystemObjectStore:
         _logger.info("stored %d objects (%d already present)", len(staged),
                      len(objects) - len(staged))
         return set(staged)
+
+    def _make_folders(self, folders: set[Path]) -> set[Path]:
+        """Create the missing ``folders`` (once each, not once per object); returns them with
+        the parents whose entries changed, the directories to sync after the renames."""
+        changed = set(folders)
+        for folder in folders:
+            if folder.is_dir():
+                continue
+            missing = [folder, *(p for p in folder.parents if p.is_relative_to(self.root)
+                                 and not p.is_dir())]
+            folder.mkdir(parents=True, exist_ok=True)
+            changed.update(p.parent for p in missing)
+        return changed
 
     def _sync(self, paths: Iterator[Path] | set[Path]) -> None:
         if _syncfs is not None:
@@ -160,12 +242,12 @@ class FilesystemObjectStore:
                     os.fsync(fh.fileno())
 
     def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
+        return self.object_path(key).is_file()
 
     def size(self, key: str) -> int:
         """Size of the stored object; raises NotFound."""
         try:
-            return self._path(key).stat().st_size
+            return self.object_path(key).stat().st_size
         except FileNotFoundError as exc:
             raise NotFound(f"object {key} not found") from exc
 
@@ -173,7 +255,7 @@ class FilesystemObjectStore:
     def open(self, key: str) -> Iterator[BinaryIO]:
         """Open the stored object for reading; raises NotFound."""
         try:
-            handle = open(self._path(key), "rb")  # noqa: SIM115 - closed below
+            handle = open(self.object_path(key), "rb")  # noqa: SIM115 - closed below
         except FileNotFoundError as exc:
             raise NotFound(f"object {key} not found") from exc
         with handle:
@@ -189,12 +271,12 @@ class FilesystemObjectStore:
 
         Raises StorageUnavailable when the directory cannot be read.
         """
-        folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
-        base = self._path(folder) if folder else self.root
+        folder = prefix.split("/", 1)[0] if "/" in prefix else ""
+        base = self.root / folder if folder and folder not in (".", "..") else self.root
         try:
-            found = [path.relative_to(self.root).as_posix()
+            found = [self._key_of(path.relative_to(self.root).as_posix())
                      for path in base.rglob("*") if path.is_file()]
         except OSError as exc:
             raise StorageUnavailable(f"filesystem store failed to list {prefix}: {exc}") from exc
-        return sorted(key for key in found
-                      if key.startswith(prefix) and not key.rsplit("/", 1)[-1].startswith("."))
+        return sorted(key for key in found if key.startswith(prefix) and key != LAYOUT_FILE
+                      and not key.rsplit("/", 1)[-1].startswith("."))

@@ -38,6 +38,8 @@ router = APIRouter(tags=["uploads"], route_class=GuardedRoute)
 _TAR = "application/x-tar"
 _PER_FILE_ONLY = frozenset({"filename", "sha256", "case_id"})
 _BUFFER = 1 << 20
+_PER_MEMBER = frozenset({"filename", "sha256"})
+_PER_MEMBER_REQUIRED = ("filename", "sha256", "kind", "case_id")
 
 
 @router.post("/cases/{case_id}/batches", status_code=status.HTTP_201_CREATED,
@@ -78,15 +80,27 @@ def _describer(case_id: str, header: str | None) -> Describe:
     if refused:
         raise InvalidInput(f"Batch-Metadata must not set {', '.join(refused)}: they are "
                            "per file (pax headers EVIDENCE.<key>) or come from the path")
+    # Most members share every value but their name and hash: the rest is validated once per
+    # distinct set of values, and only the name and hash of each further member (with the
+    # same parser, on just those keys plus the required kind)
+    shared: dict[frozenset[tuple[str, bytes]], NewUpload] = {}
 
     def describe(member: BatchMember) -> NewUpload:
         meta = {**defaults, **member.metadata, "case_id": case_id.encode()}
         meta.setdefault("filename", member.filename.encode("utf-8", errors="surrogateescape"))
+        key = frozenset((k, v) for k, v in meta.items() if k not in _PER_MEMBER)
         try:
-            return new_upload_from_metadata(meta, length=member.size)
+            template = shared.get(key)
+            if template is None:
+                new = shared[key] = new_upload_from_metadata(meta, length=member.size)
+                return new
+            own = new_upload_from_metadata({k: meta[k] for k in _PER_MEMBER_REQUIRED
+                                            if k in meta}, length=member.size)
         except InvalidInput as exc:
             shown = member.path[:80].encode("utf-8", errors="backslashreplace").decode()
             raise type(exc)(f"member {shown!r}: {exc}") from exc
+        return template.model_copy(update={"filename": own.filename, "length": own.length,
+                                           "declared_sha256": own.declared_sha256})
 
     return describe
 

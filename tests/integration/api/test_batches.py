@@ -158,6 +158,12 @@ def _huge_pax_tar() -> bytes:
     pytest.param(_huge_pax_tar(), 400, "extended", id="huge-pax-header"),
     pytest.param(_tar({"a.jpg": b"x"}, pax={"a.jpg": {"EVIDENCE.kind": "hologram"}}), 400,
                  "evidence kind", id="unknown-kind"),
+    # a bad member after good ones with the same metadata (whose checks are not repeated)
+    pytest.param(_tar({"a.jpg": b"a", "b.jpg": b"b", "c\x07.jpg": b"c"}), 400, "control",
+                 id="later-control-char"),
+    pytest.param(_tar({"a.jpg": b"a", "b.jpg": b"b"},
+                      pax={"b.jpg": {"EVIDENCE.sha256": "not-a-digest"}}), 400, "sha256",
+                 id="later-malformed-sha256"),
 ])
 def test_bad_archives_get_a_clear_4xx_and_store_nothing(api: Api, body: bytes, status: int,
                                                         words: str) -> None:
@@ -193,3 +199,23 @@ def test_too_many_files_is_413(api: Api) -> None:
     r = _post(api, case_id, _tar({f"{n}.jpg": bytes([n]) for n in range(4)}))
     assert r.status_code == 413, r.text
     assert api.client.get(f"/cases/{case_id}/items", headers=api.auth("officer")).json() == []
+
+
+def test_members_sharing_defaults_keep_their_own_names_hashes_and_overrides(api: Api) -> None:
+    case_id = api.create_case("officer")
+    files = {f"IMG_{n}.JPG": f"frame {n}".encode() * (n + 1) for n in range(6)}
+    pax = {name: {"EVIDENCE.sha256": hashlib.sha256(data).hexdigest()}
+           for name, data in files.items()}
+    pax["IMG_3.JPG"]["EVIDENCE.recorder_id"] = "DSJ-0099"
+    pax["IMG_4.JPG"]["EVIDENCE.captured_at"] = "2026-03-01T08:30:00Z"
+    r = _post(api, case_id, _tar(files, pax=pax))
+    assert r.status_code == 201, r.text
+    for got in r.json()["items"]:
+        name = got["original_filename"]
+        assert got["sha256"] == hashlib.sha256(files[name]).hexdigest()
+        item = api.client.get(f"/items/{got['id']}", headers=api.auth("officer")).json()
+        assert item["original_filename"] == name and item["size"] == len(files[name])
+        assert item["capture"]["recorder_id"] == ("DSJ-0099" if name == "IMG_3.JPG"
+                                                  else "DSJ-0042")
+        assert (item["capture"]["captured_at"] is not None) == (name == "IMG_4.JPG")
+        assert item["kind"] == "audio_visual" and item["media_type"] == "image/jpeg"

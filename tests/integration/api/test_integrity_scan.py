@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -25,7 +24,7 @@ def _flip_byte(services: Services, key: str, at: int) -> None:
     """Change one stored byte behind the service's back (chmod+write, or a new S3 version)."""
     store: Any = services.store
     if isinstance(store, FilesystemObjectStore):
-        path = Path(store.root) / key
+        path = store.object_path(key)
         path.chmod(0o600)
         data = bytearray(path.read_bytes())
         data[at] ^= 0x01
@@ -101,7 +100,7 @@ def test_a_missing_object_is_flagged(api: Api) -> None:
     services = _services(api)
     store: Any = services.store
     if isinstance(store, FilesystemObjectStore):
-        (Path(store.root) / content_key(item["sha256"])).unlink()
+        store.object_path(content_key(item["sha256"])).unlink()
     else:
         store._client.remove_object(store.bucket, content_key(item["sha256"]))
     assert services.integrity.scan_once().mismatches == 1
