@@ -1,11 +1,12 @@
 """Streaming SHA-256 (primary) and SM3 (GB/T 32905, computed alongside) in one pass.
 
-SHA-256 and SM3 are fed the same buffers. Both hashlib objects release the GIL on large
-updates, so each algorithm of a :class:`DualHasher` runs in its own *lane*: a queue of
-updates that run one after another, in order, on a small shared thread pool. The two
-algorithms of one buffer then run in parallel, and :meth:`DualHasher.feed` lets a caller go
-on (write the buffer to disk, receive the next one) while they do: the two cores of a small
-server both hash all the time instead of one of them waiting for the slower algorithm.
+SHA-256 and SM3 are fed the same buffers. SM3 is the slow one (no CPU has instructions for
+it), so each :class:`DualHasher` runs it in a *lane*: a queue of updates that run one after
+another, in order, on a small shared thread pool, while SHA-256 runs on the caller's thread.
+Both hashlib objects release the GIL on large updates, so the two run in parallel, and
+:meth:`DualHasher.feed` returns without waiting for SM3: the caller goes on (writes the
+buffer to disk, takes the next one) while SM3 catches up, and the two cores of a small
+server both hash all the time instead of one waiting for the other.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _sm3_factory() -> Callable[[], _Hash]:
 
 
 new_sm3 = _sm3_factory()
-_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hash")
+_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sm3")
 
 
 class _Lane:
@@ -117,38 +118,39 @@ class DualHasher:
     def __init__(self, *, with_sm3: bool = True) -> None:
         self._sha256 = hashlib.sha256()
         self._sm3: _Hash | None = new_sm3() if with_sm3 else None
-        self._lanes: tuple[_Lane, _Lane] | None = None
+        self._lane: _Lane | None = None
         self.length = 0
 
     def feed(self, data: bytes | bytearray | memoryview) -> Future[None]:
-        """Start hashing ``data``; the future completes once both algorithms have it.
+        """Hash ``data``: SHA-256 now, SM3 on the lane; the future completes once SM3 has it.
 
         ``data`` must not change until then (a rotating buffer goes back to its pool from
-        the future's callback). Large buffers are hashed on the lanes, in parallel, while
-        the caller goes on; small ones, when nothing is queued, right here. A failed future
-        means the hasher is broken: the caller must discard it.
+        the future's callback). Small buffers, when nothing is queued, are hashed by SM3 here
+        too. A failed future means the hasher is broken: the caller must discard it.
         """
         self.length += len(data)
-        if self._sm3 is None or (len(data) < _PARALLEL_MIN and self._idle()):
+        if self._sm3 is not None and len(data) >= _PARALLEL_MIN:
+            if self._lane is None:
+                self._lane = _Lane()
+            sm3_done = self._lane.submit(self._sm3.update, data)
             self._sha256.update(data)
-            if self._sm3 is not None:
-                self._sm3.update(data)
-            done: Future[None] = Future()
-            done.set_result(None)
-            return done
-        if self._lanes is None:
-            self._lanes = (_Lane(), _Lane())
-        sha_done = self._lanes[0].submit(self._sha256.update, data)
-        sm3_done = self._lanes[1].submit(self._sm3.update, data)
-        return _both(sha_done, sm3_done)
+            return sm3_done
+        self._sha256.update(data)
+        if self._sm3 is not None:
+            if self._lane is not None and not self._lane.idle():
+                return self._lane.submit(self._sm3.update, data)
+            self._sm3.update(data)
+        done: Future[None] = Future()
+        done.set_result(None)
+        return done
 
     def update(self, data: bytes | bytearray | memoryview, *,
                alongside: Callable[[], object] | None = None) -> None:
         """Hash ``data`` and return once it is hashed.
 
         ``alongside`` (for example, writing ``data`` to disk) runs on the calling thread
-        while the hashers run. If it raises, the hasher has consumed ``data`` anyway: the
-        caller must discard this hasher.
+        while SM3 runs. If it raises, the hasher has consumed ``data`` anyway: the caller
+        must discard this hasher.
         """
         done = self.feed(data)
         try:
@@ -158,19 +160,15 @@ class DualHasher:
             done.result()
 
     def drain(self) -> None:
-        """Wait until everything fed so far is hashed; raises a lane's error, if any.
+        """Wait until everything fed so far is hashed; raises the lane's error, if any.
 
-        The lanes are then let go: their last futures hold the callbacks of the last
-        updates (and through them, perhaps, a caller's buffers), and a hasher may be kept
-        for a long time between two uploads' requests.
+        The lane is then let go: its last future holds the callbacks of the last update
+        (and through them, perhaps, a caller's buffer), and a hasher may be kept for a long
+        time between two of an upload's requests.
         """
-        if self._lanes is not None:
-            for lane in self._lanes:
-                lane.wait()
-            self._lanes = None
-
-    def _idle(self) -> bool:
-        return self._lanes is None or all(lane.idle() for lane in self._lanes)
+        if self._lane is not None:
+            self._lane.wait()
+            self._lane = None
 
     def sha256(self) -> Digest:
         """The SHA-256 digest of everything fed so far."""
@@ -183,29 +181,6 @@ class DualHasher:
             raise ValueError("this hasher was created without SM3")
         self.drain()
         return Digest(algorithm="sm3", value=self._sm3.hexdigest())
-
-
-def _both(first: Future[None], second: Future[None]) -> Future[None]:
-    """A future that completes when both have; it fails with the first error seen."""
-    done: Future[None] = Future()
-    done.set_running_or_notify_cancel()
-    pending = [2]
-    lock = Lock()
-
-    def settle(_: Future[None]) -> None:
-        with lock:
-            pending[0] -= 1
-            if pending[0]:
-                return
-        failed = first.exception() or second.exception()
-        if failed is not None:
-            done.set_exception(failed)
-        else:
-            done.set_result(None)
-
-    first.add_done_callback(settle)
-    second.add_done_callback(settle)
-    return done
 
 
 def hash_stream(chunks: Iterable[bytes]) -> tuple[Digest, Digest, int]:
