@@ -4,7 +4,11 @@
 across ffmpeg processes. Each key frame is shrunk to a proxy for the cut measures, and the
 sharpest key frame between two cut candidates is encoded to JPEG at once (the shot key
 frame, so shots need no second decode). Then only candidate windows are decoded at full
-frame rate, two at a time, to place cuts to the frame. When event detectors are configured,
+frame rate, two decodes at a time, to place cuts to the frame: a window whose packet sizes
+point at its cut (a mid-GOP cut's first reference frame is coded afresh, so its packet
+stands out) is decoded only up to that frame, four such windows to one ffmpeg process
+(saving a process start and a seek each); the others, and any that has not settled by its
+guess, are decoded each by its own process until settled. When event detectors are configured,
 the key-frame pass runs as one ffmpeg process (whose frame threads use both cores) and the
 same proxies feed the detectors, which then refine their own windows
 (``video_pipeline.events.detect_events``): the key frames are decoded once, not twice.
