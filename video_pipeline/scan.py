@@ -71,6 +71,9 @@ _logger = logging.getLogger(__name__)
 
 _BATCH = 4
 """Cut windows decoded by one ffmpeg process at most (each input holds a decoder)."""
+_BATCH_BYTES = 100 << 20
+"""What the decoders of one shared window decode may hold beyond a single window's: each
+input keeps about eight frames (reference frames, its first frame queued at start)."""
 
 Progress = Callable[[str, float], None]
 """``progress(stage, fraction)``: fraction in [0, 1] of that stage."""
@@ -230,8 +233,9 @@ def _place_cuts(source: Path, info: MediaInfo, windows: Sequence[Window], *,
     bounds = window_bounds(source, info, [(a.time, b.time) for a, b in windows])
     tasks: list[list[int]] = []
     bounded = [k for k, bound in enumerate(bounds) if bound is not None]
-    for first in range(0, len(bounded), _BATCH):
-        tasks.append(bounded[first:first + _BATCH])
+    batch = batch_size(info)
+    for first in range(0, len(bounded), batch):
+        tasks.append(bounded[first:first + batch])
     tasks += [[k] for k, bound in enumerate(bounds) if bound is None]
 
     def run(task: list[int]) -> list[Cut]:
@@ -247,6 +251,14 @@ def _place_cuts(source: Path, info: MediaInfo, windows: Sequence[Window], *,
     with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
         found = [cut for placed in pool.map(run, tasks) for cut in placed]
     return dedupe_cuts(found, params)
+
+
+def batch_size(info: MediaInfo) -> int:
+    """Windows per shared decode: :data:`_BATCH` up to 1080p, fewer for larger frames, so the
+    decoders of one process hold at most :data:`_BATCH_BYTES` more than one window's decoder
+    would (4K: two windows; 8K: one)."""
+    per_input = 8 * info.video.width * info.video.height * 3 // 2
+    return max(1, min(_BATCH, 1 + _BATCH_BYTES // max(per_input, 1)))
 
 
 def _boundary_windows(parts: Sequence[_Slice]) -> list[Window]:
