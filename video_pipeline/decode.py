@@ -20,7 +20,7 @@ import math
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
@@ -306,7 +306,7 @@ def window_bounds(path: Path, info: MediaInfo,
 
 
 def iter_windows(path: Path, info: MediaInfo, *, spans: Sequence[tuple[float, float]],
-                 width: int = PROXY_WIDTH) -> Iterator[tuple[int, FrameSample]]:
+                 width: int = PROXY_WIDTH) -> Generator[tuple[int, FrameSample], None, None]:
     """Every frame with ``t0 <= time <= end`` of each span ``(t0, end)`` (``t0`` a key frame's
     time, after the file's start), as ``(span index, proxy)`` in span order, decoded in draft
     quality (as :func:`iter_window` with ``draft=True``, so the frames are the same) by one

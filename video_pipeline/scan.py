@@ -245,8 +245,11 @@ def _place_cuts(source: Path, info: MediaInfo, windows: Sequence[Window], *,
         frames = iter_windows(source, info, spans=spans, width=options.proxy_width)
         groups = ((k, (s for _, s in group))
                   for k, group in itertools.groupby(frames, key=lambda item: item[0]))
-        return place_in_batch([windows[k] for k in task], groups, read_window=read_window,
-                              params=params)
+        try:
+            return place_in_batch([windows[k] for k in task], groups,
+                                  read_window=read_window, params=params)
+        finally:
+            frames.close()  # stops ffmpeg if the batch was abandoned
 
     with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
         found = [cut for placed in pool.map(run, tasks) for cut in placed]
