@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,8 @@ MAX_TILES = 400
 hundreds of megabytes)."""
 _SMALL_FROM = 65
 """From this many tiles on, tiles are half as wide and rows ten tiles long."""
+_READERS = 2
+"""Key frames decoded at once for the sheet."""
 
 
 def _label(image: ColourImage, lines: Sequence[str], *, scale: float = 0.45) -> None:
@@ -39,9 +42,20 @@ def _label(image: ColourImage, lines: Sequence[str], *, scale: float = 0.45) -> 
         cv2.putText(image, text, (4, y), font, scale, (255, 255, 255), thick, cv2.LINE_AA)
 
 
+def _reduced_read(source_width: int, width: int) -> int:
+    """The ``imread`` flag that decodes a JPEG at 1/2, 1/4 or 1/8 size (libjpeg scales while
+    decoding, at a fraction of the cost) when that is still at least ``width`` wide."""
+    for factor, flag in ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4),
+                         (2, cv2.IMREAD_REDUCED_COLOR_2)):
+        if source_width // factor >= width:
+            return flag
+    return cv2.IMREAD_COLOR
+
+
 def render(keyframes: Sequence[KeyFrame], *, base: Path, columns: int = 4,
            thumb_width: int = 320) -> ColourImage:
-    """The grid image (BGR), built in place one tile at a time. An empty list gives a single
+    """The grid image (BGR), built in place one tile at a time (each key frame decoded straight
+    to 1/2, 1/4 or 1/8 size when still as wide as a tile). An empty list gives a single
     'no key frames' tile; more than :data:`MAX_TILES` key frames are shown as the first
     ``MAX_TILES - 1`` and a tile counting the rest; from 65 on, tiles are half as wide.
 
@@ -60,16 +74,23 @@ def render(keyframes: Sequence[KeyFrame], *, base: Path, columns: int = 4,
     tile_h = max(2, max(round(kf.height * width / max(kf.width, 1)) for kf in shown))
     rows = -(-tiles // columns)
     sheet = np.zeros((rows * tile_h, columns * width, 3), np.uint8)
-    for k, kf in enumerate(shown):
-        image = cv2.imread(str(base / kf.file), cv2.IMREAD_COLOR)
+
+    def tile(kf: KeyFrame) -> ColourImage:
+        image = cv2.imread(str(base / kf.file), _reduced_read(kf.width, width))
         if image is None:
             raise OutputError(f"cannot read key frame {kf.file}")
         height = min(tile_h, max(2, round(image.shape[0] * width / image.shape[1])))
-        tile = np.asarray(cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA),
-                          dtype=np.uint8)
-        _label(tile, [f"{vtt_time(kf.time)}  #{kf.frame}", kf.label or kf.reason], scale=scale)
-        row, col = divmod(k, columns)
-        sheet[row * tile_h: row * tile_h + height, col * width: (col + 1) * width] = tile
+        picture = np.asarray(cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA),
+                             dtype=np.uint8)
+        _label(picture, [f"{vtt_time(kf.time)}  #{kf.frame}", kf.label or kf.reason],
+               scale=scale)
+        return picture
+
+    with ThreadPoolExecutor(max_workers=_READERS) as pool:  # JPEG decoding frees the GIL
+        for k, picture in enumerate(pool.map(tile, shown)):
+            row, col = divmod(k, columns)
+            sheet[row * tile_h: row * tile_h + picture.shape[0],
+                  col * width: (col + 1) * width] = picture
     if tiles > len(shown):
         row, col = divmod(len(shown), columns)
         cell = sheet[row * tile_h: (row + 1) * tile_h, col * width: (col + 1) * width]

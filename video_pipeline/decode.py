@@ -5,6 +5,8 @@ Three ways to read a file, all through one ffmpeg rawvideo pipe each:
 * :func:`iter_keyframes`: key frames only (``-skip_frame nokey``), with exact timestamps,
   optionally split by time across ffmpeg processes (:func:`map_keyframe_segments`);
 * :func:`iter_window`: every frame of ``[t0, t1]`` (fast seek, then exact frame times);
+* :func:`iter_windows`: the frames of several windows that start on key frames, decoded one
+  after another by one ffmpeg process (bounded by :func:`window_bounds`);
 * :func:`iter_frames`: every frame of the file (``full`` mode).
 
 Times are seconds from the video stream's start; ``index`` is ``round(time × fps)`` (exact
@@ -18,7 +20,7 @@ import math
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
@@ -30,8 +32,8 @@ import numpy as np
 import numpy.typing as npt
 
 from video_pipeline.detector import FrameSample, GreyImage
-from video_pipeline.errors import CorruptMedia, ToolError
-from video_pipeline.ffmpeg import FrameReader, RawFrame
+from video_pipeline.errors import CorruptMedia, ToolError, ToolNotFound
+from video_pipeline.ffmpeg import FrameReader, Packet, RawFrame, find_tools, read_packets
 
 if TYPE_CHECKING:
     from video_pipeline.probe import MediaInfo
@@ -45,6 +47,10 @@ _SAME_FRAME_S = 1e-4
 """Two times this close name the same frame (times are rounded to microseconds)."""
 _CHUNK_BYTES = 48 << 20
 """BGR proxies one chunk of a split full decode holds at most (see :class:`_SplitDecode`)."""
+_BIG_PACKET = 2.2
+"""A window's largest reference frame is taken for its cut when it is this many times the
+median of the window's other reference frames (a frame just after a cut is coded mostly
+afresh; :func:`window_bounds`)."""
 T = TypeVar("T")
 
 
@@ -248,6 +254,89 @@ def iter_window(path: Path, info: MediaInfo, *, t0: float, t1: float,
                     yield sample
             return
     raise ToolError(f"could not seek to {t0:.3f} s in {path.name}")
+
+
+def window_bounds(path: Path, info: MediaInfo,
+                  windows: Sequence[tuple[float, float]]) -> list[float | None]:
+    """For each window ``(t0, t1)`` between two key frames, the time of the frame where a cut
+    most likely lies, from packet sizes alone (no decoding), or None when the packets do not
+    say. The cut's first reference frame (P or I) is coded mostly afresh, so it is by far the
+    largest reference packet of its GOP: the largest is chosen when it is
+    :data:`_BIG_PACKET` times the median of the others. Only for MP4/MOV (which seek exactly
+    to a key frame) with ffprobe; one ffprobe process reads the packets of every window.
+
+    A bound is a guess, never a result: :func:`iter_windows` decodes up to it, and a window
+    whose frames have not settled by then is decoded again in full. Windows starting at the
+    file's start get none (they are not sought to).
+    """
+    none: list[float | None] = [None] * len(windows)
+    tb = Fraction(info.video.time_base) if info.video.time_base else None
+    if (not windows or tb is None or find_tools().ffprobe is None
+            or "mp4" not in info.container.split(",")):
+        return none
+    start = info.video.start_time
+    try:
+        packets = read_packets(path, spans=[(t0 + start, t1 - t0) for t0, t1 in windows])
+    except (ToolNotFound, ToolError) as exc:  # only a guess is lost: windows decode in full
+        _logger.info("no packet sizes for the cut windows of %s: %s", path.name, exc)
+        return none
+    by_dts = sorted({p.dts: p for p in packets}.values(), key=lambda p: p.dts)
+
+    def seconds(p: Packet) -> float:
+        return round(float(p.pts * tb) - start, 6) + 0.0
+
+    out = none[:]
+    for k, (t0, t1) in enumerate(windows):
+        inside = [p for p in by_dts if t0 - _SAME_FRAME_S <= seconds(p) < t1 - _SAME_FRAME_S]
+        if (t0 <= 0 or not inside or not inside[0].key
+                or abs(seconds(inside[0]) - t0) > _SAME_FRAME_S):
+            continue
+        anchors, latest = [], inside[0].pts
+        for p in inside[1:]:
+            if p.pts > latest:  # a reference frame: shown after every frame decoded before it
+                anchors.append(p)
+                latest = p.pts
+        if len(anchors) < 3 or any(p.key for p in anchors):
+            continue
+        big = max(anchors, key=lambda p: p.size)
+        others = sorted(p.size for p in anchors if p is not big)
+        if big.size >= _BIG_PACKET * others[len(others) // 2]:
+            out[k] = seconds(big)
+    return out
+
+
+def iter_windows(path: Path, info: MediaInfo, *, spans: Sequence[tuple[float, float]],
+                 width: int = PROXY_WIDTH) -> Generator[tuple[int, FrameSample], None, None]:
+    """Every frame with ``t0 <= time <= end`` of each span ``(t0, end)`` (``t0`` a key frame's
+    time, after the file's start), as ``(span index, proxy)`` in span order, decoded in draft
+    quality (as :func:`iter_window` with ``draft=True``, so the frames are the same) by one
+    ffmpeg process for all spans. A span whose first frame is not at ``t0`` (a seek that
+    missed) yields nothing.
+
+    Raises:
+        ToolError: ffmpeg failed.
+    """
+    size = proxy_size(info, width=width)
+    half_frame = 0.5 / info.video.fps
+    clock = _Clock(info)
+    segments = [(t0, end - t0 + half_frame) for t0, end in spans]
+    missed: set[int] = set()
+    seen: set[int] = set()
+    with FrameReader(path, width=size[0], height=size[1], segments=segments,
+                     skip_loop_filter="all", threads=1,
+                     find_stream_info="mp4" not in info.container.split(",")) as reader:
+        for raw in reader:
+            k = raw.segment
+            sample = clock.sample(raw)
+            if k not in seen:
+                seen.add(k)
+                if abs(sample.time - spans[k][0]) > half_frame:
+                    _logger.debug("span %d: seek to %.3f landed at %.3f", k, spans[k][0],
+                                  sample.time)
+                    missed.add(k)
+            if k in missed or not spans[k][0] - 1e-6 <= sample.time <= spans[k][1] + 1e-6:
+                continue
+            yield k, sample
 
 
 def _chain_first(first: FrameSample, rest: Iterator[FrameSample]) -> Iterator[FrameSample]:

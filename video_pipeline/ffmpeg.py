@@ -20,7 +20,7 @@ import re
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -35,7 +35,10 @@ _logger = logging.getLogger(__name__)
 
 _GLOBAL = ("-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info")
 _SHOWINFO = re.compile(
-    r"\bn:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:(\S+).*?\biskey:(\d)(?:\s+type:(\w))?")
+    r"\bn:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:(\S+)(?:\s+pos:\s*(-?\d+))?.*?\biskey:(\d)"
+    r"(?:\s+type:(\w))?")
+"""A showinfo line; ``pos`` (the packet's byte position) is absent from ffmpeg 7's."""
+_INSTANCE = re.compile(r"\[Parsed_showinfo_(\d+) @")
 _TAIL_LINES = 30
 _DAMAGE = ("Invalid data", "Error while decoding", "corrupt", "NAL unit", "missing picture",
            "error while decoding MB", "Invalid NAL")
@@ -136,6 +139,38 @@ def read_packet_pts(path: Path, *, seconds: float) -> tuple[str, list[int]]:
     return time_base, pts
 
 
+@dataclass(frozen=True, slots=True)
+class Packet:
+    """One video packet as the demuxer gives it: timestamps in the stream's time base."""
+
+    pts: int
+    dts: int
+    size: int
+    key: bool
+
+
+def read_packets(path: Path, *, spans: Sequence[tuple[float, float]]) -> list[Packet]:
+    """The first video stream's packets in the given ``(start, duration)`` spans (file
+    seconds; each read from the key frame at or before its start), in demux order, without
+    decoding: one ffprobe process for all spans.
+
+    Raises:
+        ToolNotFound: no ffprobe.
+        ToolError: ffprobe failed.
+    """
+    intervals = ",".join(f"{max(0.0, a):.6f}%+{d:.6f}" for a, d in spans)
+    found = run_ffprobe(path, select_streams="v:0", show_entries="packet=pts,dts,size,flags",
+                        read_intervals=intervals)
+    packets = []
+    for item in found.get("packets", []):
+        if "pts" not in item or "dts" not in item:
+            continue
+        packets.append(Packet(pts=int(item["pts"]), dts=int(item["dts"]),
+                              size=int(item.get("size", 0)),
+                              key="K" in str(item.get("flags", ""))))
+    return packets
+
+
 def run_null_decode(path: Path) -> None:
     """``ffmpeg -an -i FILE -f null -``: decode every video frame and discard it.
 
@@ -154,22 +189,36 @@ def run_null_decode(path: Path) -> None:
 class RawFrame:
     """One decoded frame with its container timestamp (``-copyts``). ``intra``: an I-frame
     (decoded from itself alone, so a draft decode with ``skip_loop_filter="nokey"`` leaves it
-    exact)."""
+    exact); ``segment``: which of a :class:`FrameReader`'s ``segments`` it belongs to."""
 
     pts: int
     pts_time: float
     key: bool
     image: np.ndarray[Any, np.dtype[np.uint8]]
     intra: bool = False
+    segment: int = 0
+
+
+_Info = tuple[int, float, bool, bool, int]
+"""pts, pts_time, key frame, I-frame, segment: what showinfo logged about one output frame."""
 
 
 class _StderrPump(threading.Thread):
-    """Reads ffmpeg's stderr: showinfo lines into a queue, the rest into a short tail."""
+    """Reads ffmpeg's stderr: showinfo lines into a queue, the rest into a short tail.
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    With ``segments`` inputs (see :class:`FrameReader`), instances ``0..segments-1`` of
+    showinfo log each input's frames with their own timestamps, in no useful order (ffmpeg
+    decodes each input's first frame at start); the one after the concatenation logs the
+    output frames in order. Frames are matched by their packet's byte position, which no
+    filter changes and no two frames of a file share.
+    """
+
+    def __init__(self, stream: IO[bytes], *, segments: int = 0) -> None:
         super().__init__(daemon=True)
         self._stream = stream
-        self.frames: queue.Queue[tuple[int, float, bool, bool] | None] = queue.Queue()
+        self._segments = segments
+        self._by_pos: dict[int, _Info] = {}
+        self.frames: queue.Queue[_Info | None] = queue.Queue()
         self.tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
         self.errors: list[str] = []
 
@@ -178,13 +227,26 @@ class _StderrPump(threading.Thread):
             line = raw.decode("utf-8", "replace").rstrip()
             match = _SHOWINFO.search(line) if "showinfo" in line else None
             if match:
-                self.frames.put((int(match[2]), float(match[3]), match[4] == "1",
-                                 match[5] == "I"))
+                self._frame(line, match)
                 continue
             self.tail.append(line)
             if "[error]" in line or "[fatal]" in line:
                 self.errors.append(line)
         self.frames.put(None)
+
+    def _frame(self, line: str, match: re.Match[str]) -> None:
+        info = (int(match[2]), float(match[3]), match[5] == "1", match[6] == "I", 0)
+        if not self._segments:
+            self.frames.put(info)
+            return
+        instance = _INSTANCE.search(line)
+        index = int(instance[1]) if instance else -1
+        pos = int(match[4]) if match[4] is not None else -1
+        if 0 <= index < self._segments:
+            self._by_pos[pos] = (*info[:4], index)
+        else:  # the output frame: its own input's record, or segment -1 if there is none
+            self.frames.put(self._by_pos.pop(pos, (*info[:4], -1)) if pos >= 0 else
+                            (*info[:4], -1))
 
 
 class FrameReader:
@@ -202,15 +264,23 @@ class FrameReader:
     every frame from the key frame that ``start`` lands on (ffmpeg's ``-noaccurate_seek``)
     instead of dropping those before ``start``.
 
+    ``segments``, instead of ``start`` and ``duration``: several ``(start, duration)`` spans
+    of the file decoded one after another by one ffmpeg process (one input each, joined by
+    the ``concat`` filter), each frame tagged with its span's index (``RawFrame.segment``):
+    one process start instead of one per span. Each input holds its own decoder until the
+    process ends (about 25 MB each at 1080p), so callers keep the spans few.
+
     Raises:
-        ValueError: an unsupported ``pix_fmt``, or an odd size for ``yuv420p``.
+        ValueError: an unsupported ``pix_fmt``, an odd size for ``yuv420p``, or ``segments``
+            given with ``start`` or ``duration``, or empty.
     """
 
     def __init__(self, path: Path, *, width: int, height: int, start: float | None = None,
                  duration: float | None = None, keyframes_only: bool = False,
                  threads: int | None = None, pix_fmt: str = "bgr24",
                  skip_loop_filter: str | None = None, find_stream_info: bool = True,
-                 accurate_seek: bool = True) -> None:
+                 accurate_seek: bool = True,
+                 segments: Sequence[tuple[float | None, float]] | None = None) -> None:
         in_opts: dict[str, Any] = {}
         if not accurate_seek:  # start at the key frame the seek lands on, dropping nothing
             in_opts["noaccurate_seek"] = None
@@ -220,16 +290,20 @@ class FrameReader:
             in_opts["skip_frame"] = "nokey"
         if skip_loop_filter is not None:
             in_opts["skip_loop_filter"] = skip_loop_filter
-        if start is not None and start > 0:
-            in_opts["ss"] = f"{start:.6f}"
-        if duration is not None:
-            in_opts["t"] = f"{duration:.6f}"
         if threads is not None:
             in_opts["threads"] = threads
-        video = ffmpeg.input(str(path), **in_opts).video
-        video = video.filter("scale", width, height, flags="area").filter("showinfo")
+        if segments is None:
+            video = ffmpeg.input(str(path), **in_opts, **_span(start, duration)).video
+        else:  # one input per segment, each seeking on its own, played one after another
+            if not segments or start is not None or duration is not None:
+                raise ValueError("segments replace start and duration, and cannot be empty")
+            video = ffmpeg.concat(*(
+                ffmpeg.input(str(path), **in_opts, **_span(*span)).video.filter(
+                    "showinfo", checksum=0) for span in segments), v=1, a=0)
+        video = video.filter("scale", width, height, flags="area").filter("showinfo", checksum=0)
         self._node = video.output("pipe:", format="rawvideo", pix_fmt=pix_fmt,
                                   fps_mode="passthrough").global_args("-copyts", *_GLOBAL)
+        self._segments = 0 if segments is None else len(segments)
         if pix_fmt == "yuv420p":  # planar Y, then U and V at half size: OpenCV's I420 layout
             if width % 2 or height % 2:
                 raise ValueError("yuv420p frames need an even width and height")
@@ -246,7 +320,7 @@ class FrameReader:
         self._proc = self._node.run_async(cmd=find_tools().ffmpeg, pipe_stdout=True,
                                           pipe_stderr=True)
         assert self._proc.stderr is not None
-        self._pump = _StderrPump(self._proc.stderr)
+        self._pump = _StderrPump(self._proc.stderr, segments=self._segments)
         self._pump.start()
         return self
 
@@ -299,9 +373,12 @@ class FrameReader:
             if info is None:
                 raise ToolError("ffmpeg output a frame it did not log",
                                 stderr_tail="\n".join(pump.tail))
+            if info[4] < 0:
+                raise ToolError("ffmpeg output a frame that no input logged",
+                                stderr_tail="\n".join(pump.tail))
             image = np.frombuffer(buf, dtype=np.uint8).reshape(self._shape)
             yield RawFrame(pts=info[0], pts_time=info[1], key=info[2], image=image,
-                           intra=info[3])
+                           intra=info[3], segment=info[4])
         self._finish()
 
     def _finish(self) -> None:
@@ -315,6 +392,16 @@ class FrameReader:
                                    f"(exit {code})\n--- ffmpeg said ---\n{tail}")
             raise ToolError(f"ffmpeg failed decoding {self._name} (exit {code})",
                             stderr_tail=tail)
+
+
+def _span(start: float | None, duration: float | None) -> dict[str, str]:
+    """Input options that seek to ``start`` and read ``duration`` seconds (None: no limit)."""
+    opts = {}
+    if start is not None and start > 0:
+        opts["ss"] = f"{start:.6f}"
+    if duration is not None:
+        opts["t"] = f"{duration:.6f}"
+    return opts
 
 
 class FrameWriter:

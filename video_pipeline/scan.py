@@ -4,7 +4,11 @@
 across ffmpeg processes. Each key frame is shrunk to a proxy for the cut measures, and the
 sharpest key frame between two cut candidates is encoded to JPEG at once (the shot key
 frame, so shots need no second decode). Then only candidate windows are decoded at full
-frame rate, two at a time, to place cuts to the frame. When event detectors are configured,
+frame rate, two decodes at a time, to place cuts to the frame: a window whose packet sizes
+point at its cut (a mid-GOP cut's first reference frame is coded afresh, so its packet
+stands out) is decoded only up to that frame, four such windows to one ffmpeg process
+(saving a process start and a seek each); the others, and any that has not settled by its
+guess, are decoded each by its own process until settled. When event detectors are configured,
 the key-frame pass runs as one ffmpeg process (whose frame threads use both cores) and the
 same proxies feed the detectors, which then refine their own windows
 (``video_pipeline.events.detect_events``): the key frames are decoded once, not twice.
@@ -23,6 +27,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,8 +36,10 @@ from video_pipeline.decode import (
     iter_frames,
     iter_full_keyframes,
     iter_window,
+    iter_windows,
     map_keyframe_segments,
     proxy_size,
+    window_bounds,
 )
 from video_pipeline.detector import Event, EventDetector, FrameSample
 from video_pipeline.detectors import (
@@ -53,12 +60,20 @@ from video_pipeline.scenes import (
     Features,
     StreamingCutDetector,
     Window,
+    dedupe_cuts,
     features,
     is_candidate,
-    place_in_windows,
+    place_in_batch,
+    place_in_window,
 )
 
 _logger = logging.getLogger(__name__)
+
+_BATCH = 4
+"""Cut windows decoded by one ffmpeg process at most (each input holds a decoder)."""
+_BATCH_BYTES = 100 << 20
+"""What the decoders of one shared window decode may hold beyond a single window's: each
+input keeps about eight frames (reference frames, its first frame queued at start)."""
 
 Progress = Callable[[str, float], None]
 """``progress(stage, fraction)``: fraction in [0, 1] of that stage."""
@@ -193,13 +208,60 @@ def scan_fast(source: Path, info: MediaInfo, *, options: AnalyzeOptions, scratch
     report("events", 1.0)
     windows = [w for p in parts for w in p.windows] + _boundary_windows(parts)
     windows.sort(key=lambda w: w[0].time)
-    scan.cuts = place_in_windows(windows, read_window=read, workers=options.workers)
+    scan.cuts = _place_cuts(source, info, windows, read_window=read, options=options)
     report("cuts", 1.0)
     scan.sharp = [s for p in parts for s in p.sharp]
     scan.spans = [c for p in parts for c in p.spans]
     scan.frames_seen = len(scan.sharp)
     scan.last_time = max((t for t, _ in scan.sharp), default=-1.0)
     return scan
+
+
+def _place_cuts(source: Path, info: MediaInfo, windows: Sequence[Window], *,
+                read_window: Callable[[float, float], Iterator[FrameSample]],
+                options: AnalyzeOptions) -> list[Cut]:
+    """Place the cuts of the candidate windows, ``options.workers`` decodes at a time.
+
+    Windows whose cut the packet sizes point at (:func:`window_bounds`) are decoded up to
+    that frame, :data:`_BATCH` to an ffmpeg process (:func:`iter_windows`); the others one to
+    a process, each stopping once settled (:func:`place_in_window`).
+
+    Raises:
+        ToolError: ffmpeg failed.
+    """
+    params = CutParams()
+    bounds = window_bounds(source, info, [(a.time, b.time) for a, b in windows])
+    tasks: list[list[int]] = []
+    bounded = [k for k, bound in enumerate(bounds) if bound is not None]
+    batch = batch_size(info)
+    for first in range(0, len(bounded), batch):
+        tasks.append(bounded[first:first + batch])
+    tasks += [[k] for k, bound in enumerate(bounds) if bound is None]
+
+    def run(task: list[int]) -> list[Cut]:
+        if bounds[task[0]] is None:
+            return place_in_window(windows[task[0]], read_window=read_window, params=params)
+        spans = [(windows[k][0].time, bounds[k] or 0.0) for k in task]
+        frames = iter_windows(source, info, spans=spans, width=options.proxy_width)
+        groups = ((k, (s for _, s in group))
+                  for k, group in itertools.groupby(frames, key=lambda item: item[0]))
+        try:
+            return place_in_batch([windows[k] for k in task], groups,
+                                  read_window=read_window, params=params)
+        finally:
+            frames.close()  # stops ffmpeg if the batch was abandoned
+
+    with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
+        found = [cut for placed in pool.map(run, tasks) for cut in placed]
+    return dedupe_cuts(found, params)
+
+
+def batch_size(info: MediaInfo) -> int:
+    """Windows per shared decode: :data:`_BATCH` up to 1080p, fewer for larger frames, so the
+    decoders of one process hold at most :data:`_BATCH_BYTES` more than one window's decoder
+    would (4K: two windows; 8K: one)."""
+    per_input = 8 * info.video.width * info.video.height * 3 // 2
+    return max(1, min(_BATCH, 1 + _BATCH_BYTES // max(per_input, 1)))
 
 
 def _boundary_windows(parts: Sequence[_Slice]) -> list[Window]:

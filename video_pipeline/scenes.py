@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from video_pipeline.detector import FrameSample
+from video_pipeline.errors import PipelineError
 
 _logger = logging.getLogger(__name__)
 
@@ -171,21 +172,61 @@ def read_until_settled(samples: Iterable[FrameSample], window: Window, *,
     is then closed. A window that holds one cut ends on the cut's frame (about half of it);
     one whose change was gradual (a pan, an I-frame's quality pump) ends where the change
     is done."""
-    end = window[1]
-    frames: list[Features] = []
     iterator = iter(samples)
     try:
-        for sample in iterator:
-            feat = features(sample)
-            frames.append(feat)
-            if (len(frames) > 1 and feat.time < end.time
-                    and not is_candidate(feat, end, params=params)):
-                break
+        return settle(iterator, window, params=params)[0]
     finally:
         close = getattr(iterator, "close", None)
         if close is not None:
             close()
-    return frames
+
+
+def settle(samples: Iterable[FrameSample], window: Window, *,
+           params: CutParams) -> tuple[list[Features], bool]:
+    """:func:`read_until_settled` without closing ``samples``; also says whether the frames
+    settled (False: ``samples`` ran out first)."""
+    end = window[1]
+    frames: list[Features] = []
+    for sample in samples:
+        feat = features(sample)
+        frames.append(feat)
+        if (len(frames) > 1 and feat.time < end.time
+                and not is_candidate(feat, end, params=params)):
+            return frames, True
+    return frames, False
+
+
+def place_in_batch(windows: Sequence[Window],
+                   groups: Iterable[tuple[int, Iterable[FrameSample]]], *,
+                   read_window: Callable[[float, float], Iterable[FrameSample]],
+                   params: CutParams) -> list[Cut]:
+    """Place the cuts of several windows whose frames come from one decoder, as
+    ``(window index, frames)`` groups in window order, each cut short where the caller
+    guessed the cut lies. A window whose frames settle within its group is judged on exactly
+    the frames :func:`place_in_window` would read; any other (no frames, not settled by the
+    guess, or the shared decoder failed) is decoded again in full by
+    :func:`place_in_window`, so the guesses change the cost, never the cuts.
+
+    Raises:
+        PipelineError: whatever ``read_window`` raises (decoding failures).
+    """
+    settled: dict[int, list[Features]] = {}
+    try:
+        for k, samples in groups:
+            frames, done = settle(samples, windows[k], params=params)
+            if done:
+                settled[k] = frames
+    except PipelineError as exc:  # the windows left are decoded one by one, as usual
+        _logger.info("shared window decode failed (%s); decoding the rest one by one", exc)
+    found: list[Cut] = []
+    for k, window in enumerate(windows):
+        if k in settled:
+            found += place_cuts(settled[k], params, ends=window)
+        else:
+            _logger.debug("window %.3f–%.3f did not settle by its guess", window[0].time,
+                          window[1].time)
+            found += place_in_window(window, read_window=read_window, params=params)
+    return found
 
 
 def place_in_windows(windows: Iterable[Window], *,

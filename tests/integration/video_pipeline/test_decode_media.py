@@ -10,7 +10,13 @@ import psutil
 import pytest
 
 from tests.support import video_media as vm
-from video_pipeline.decode import frame_at, iter_frames, iter_window
+from video_pipeline.decode import (
+    frame_at,
+    iter_frames,
+    iter_window,
+    iter_windows,
+    window_bounds,
+)
 from video_pipeline.detector import FrameSample
 from video_pipeline.errors import ToolError
 from video_pipeline.probe import probe
@@ -54,6 +60,36 @@ def test_draft_frames_keep_i_frames_exact(recorder_clip: vm.RecorderClip) -> Non
     for k in intra:
         assert np.array_equal(draft[k].bgr, normal[k].bgr)
     assert any(not np.array_equal(d.bgr, n.bgr) for d, n in zip(draft, normal, strict=True))
+
+
+def test_windows_decoded_by_one_process_are_those_decoded_one_by_one(
+        recorder_clip: vm.RecorderClip) -> None:
+    """Three windows from key frames (one up to a cut's first frame, 75), decoded by one
+    ffmpeg process: per window, the same frames, times, flags and pixels as its own draft
+    decode, in window order, and no ffmpeg left behind."""
+    info = probe(recorder_clip.path)
+    spans = [(1.0, 1.5), (2.0, 2.5), (7.0, 7.4)]
+    together = list(iter_windows(recorder_clip.path, info, spans=spans))
+    assert [k for k, _ in together] == sorted(k for k, _ in together)
+    for k, (t0, end) in enumerate(spans):
+        got = [s for j, s in together if j == k]
+        alone = list(iter_window(recorder_clip.path, info, t0=t0, t1=end, draft=True))
+        assert [(s.index, s.time) for s in got] == [(s.index, s.time) for s in alone]
+        assert [s.index for s in got] == list(range(round(t0 * 30), round(end * 30) + 1))
+        for a, b in zip(got, alone, strict=True):
+            assert np.array_equal(a.bgr, b.bgr)
+    assert _ffmpeg_children() == []
+
+
+def test_window_bounds_point_at_mid_gop_cuts_only(recorder_clip: vm.RecorderClip) -> None:
+    """Packet sizes alone point at the mid-GOP cuts (frames 75 and 219: the first reference
+    frame after each is coded afresh); the GOP that ends on the cut at a key frame (150)
+    gives no guess, nor does the first (never sought to)."""
+    info = probe(recorder_clip.path)
+    bounds = window_bounds(recorder_clip.path, info,
+                           [(float(k), float(k + 1)) for k in range(10)])
+    assert (bounds[2], bounds[7]) == (2.5, 7.3)
+    assert bounds[0] is None and bounds[4] is None
 
 
 @pytest.fixture(scope="module")

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import cv2
 import numpy as np
 import pytest
 
 from video_pipeline.detector import FrameSample
+from video_pipeline.errors import ToolError
 from video_pipeline.scenes import (
     CutParams,
     StreamingCutDetector,
+    Window,
     colour_change,
     content_change,
     features,
     is_candidate,
     place_cuts,
+    place_in_batch,
+    place_in_window,
 )
 
 W, H = 320, 180
@@ -115,3 +121,66 @@ def test_two_cuts_in_one_window_are_both_found() -> None:
     samples = _shot(a, range(0, 8)) + _shot(b, range(8, 20)) + _shot(c, range(20, 31))
     cuts = place_cuts([features(s) for s in samples], CutParams())
     assert [c.frame for c in cuts] == [8, 20]
+
+
+class _Windows:
+    """Two candidate windows with a hard cut each (frames 13 and 75); ``read`` decodes one in
+    full, as a window's own ffmpeg process would, and counts the calls."""
+
+    def __init__(self) -> None:
+        worlds = [_world(seed, tone) for seed, tone in ((21, (100, 100, 110)),
+                                                        (22, (90, 110, 100)),
+                                                        (23, (70, 130, 80)),
+                                                        (24, (60, 60, 160)))]
+        self.frames = (_shot(worlds[0], range(0, 13)) + _shot(worlds[1], range(13, 31))
+                       + _shot(worlds[2], range(60, 75)) + _shot(worlds[3], range(75, 91)))
+        by_index = {s.index: s for s in self.frames}
+        self.windows: list[Window] = [
+            (features(by_index[a]), features(by_index[b])) for a, b in ((0, 30), (60, 90))]
+        self.reads: list[tuple[float, float]] = []
+
+    def read(self, t0: float, t1: float) -> list[FrameSample]:
+        self.reads.append((t0, t1))
+        return self.between(t0, t1)
+
+    def between(self, t0: float, t1: float) -> list[FrameSample]:
+        return [s for s in self.frames if t0 - 1e-6 <= s.time <= t1 + 1e-6]
+
+
+def _one_by_one(w: _Windows) -> list[tuple[int, float]]:
+    return [(c.frame, c.score) for window in w.windows
+            for c in place_in_window(window, read_window=w.read, params=CutParams())]
+
+
+def test_a_batch_whose_windows_settle_decodes_nothing_again() -> None:
+    """Frames up to each cut (where the packet sizes point) settle both windows: the cuts are
+    those of decoding each window on its own, and no window is decoded again."""
+    w = _Windows()
+    groups = [(0, w.between(0.0, 13 / 30)), (1, w.between(2.0, 75 / 30))]
+    cuts = place_in_batch(w.windows, groups, read_window=w.read, params=CutParams())
+    assert w.reads == []
+    assert [(c.frame, c.score) for c in cuts] == _one_by_one(w)
+    assert [c.frame for c in cuts] == [13, 75]
+
+
+def test_a_window_cut_short_before_its_cut_is_decoded_again() -> None:
+    """A guess that stops short of the cut (frames 60-70 of a cut at 75) never settles: that
+    window alone is decoded in full, and the cuts are unchanged."""
+    w = _Windows()
+    groups = [(0, w.between(0.0, 13 / 30)), (1, w.between(2.0, 70 / 30))]
+    cuts = place_in_batch(w.windows, groups, read_window=w.read, params=CutParams())
+    assert w.reads == [(2.0, 3.0)]
+    assert [(c.frame, c.score) for c in cuts] == _one_by_one(w)
+
+
+def test_a_failing_shared_decoder_leaves_the_rest_to_their_own() -> None:
+    """The shared ffmpeg fails after the first window: the second is decoded on its own."""
+    w = _Windows()
+
+    def groups() -> Iterator[tuple[int, list[FrameSample]]]:
+        yield 0, w.between(0.0, 13 / 30)
+        raise ToolError("ffmpeg output a frame that no input logged")
+
+    cuts = place_in_batch(w.windows, groups(), read_window=w.read, params=CutParams())
+    assert w.reads == [(2.0, 3.0)]
+    assert [c.frame for c in cuts] == [13, 75]
