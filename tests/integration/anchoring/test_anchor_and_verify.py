@@ -91,8 +91,8 @@ def test_recheck_catches_altered_bytes_and_doctored_rows(api: Api) -> None:
     assert r["verdict"] == "verified"
 
     services = api.client.app.state.services  # type: ignore[attr-defined]
-    stored = services.store._path(f"sha256/{item['sha256'][:2]}/{item['sha256'][2:4]}/"
-                                  f"{item['sha256']}")
+    stored = services.store.object_path(f"sha256/{item['sha256'][:2]}/{item['sha256'][2:4]}/"
+                                        f"{item['sha256']}")
     stored.chmod(0o644)
     raw = bytearray(stored.read_bytes())
     raw[500] ^= 0x01

@@ -84,5 +84,6 @@ def anchored_upload(world: Api) -> Callable[..., dict[str, Any]]:
 
 def stored_path(world: Api, sha256: str) -> Path:
     """Where the filesystem store keeps the bytes with this SHA-256."""
-    settings = world.client.app.state.services.settings  # type: ignore[attr-defined]
-    return Path(settings.resolved_objects_dir) / "sha256" / sha256[:2] / sha256[2:4] / sha256
+    store = world.client.app.state.services.store  # type: ignore[attr-defined]
+    path: Path = store.object_path(f"sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}")
+    return path
