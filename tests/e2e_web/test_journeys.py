@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import requests
 
+from evidence_service.adapters.storage import FilesystemObjectStore
 from evidence_service.domain.hashing import hash_stream
 from evidence_service.domain.rules import content_key
 from tests.e2e_web.conftest import (
@@ -169,7 +170,8 @@ def test_reviewer_sees_anchored_then_mismatch(server: LiveServer, browser: Calla
     shot(page, "dashboard")
 
     # one byte of the stored object changes (root on the storage host, say)
-    stored = server.var_dir / "objects" / content_key(hashlib.sha256(flipped_data).hexdigest())
+    stored = FilesystemObjectStore(server.var_dir / "objects").object_path(
+        content_key(hashlib.sha256(flipped_data).hexdigest()))
     stored.chmod(0o644)
     raw = bytearray(stored.read_bytes())
     raw[1000] ^= 0x01
