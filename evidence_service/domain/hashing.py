@@ -3,7 +3,8 @@
 SHA-256 and SM3 are fed the same buffers. SM3 is the slow one (no CPU has instructions for
 it), so each :class:`DualHasher` runs it in a *lane*: a queue of updates that run one after
 another, in order, on a small shared thread pool, while SHA-256 runs on the caller's thread.
-Both hashlib objects release the GIL on large updates, so the two run in parallel, and
+Both release the GIL on large updates (SM3 comes from :mod:`evidence_service.domain.sm3`:
+libgcrypt's assembly where present, else OpenSSL's), so the two run in parallel, and
 :meth:`DualHasher.feed` returns without waiting for SM3: the caller goes on (writes the
 buffer to disk, takes the next one) while SM3 catches up, and the two cores of a small
 server both hash all the time instead of one waiting for the other.
@@ -16,44 +17,16 @@ import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from threading import Lock
-from typing import Literal, Protocol
+from typing import Literal
 
 from evidence_service.domain.models import Digest
+from evidence_service.domain.sm3 import SM3Hash, new_sm3
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 #: Below this size a thread hand-off costs more than it saves.
 _PARALLEL_MIN = 256 * 1024
 
 
-class _Hash(Protocol):
-    def update(self, data: bytes | bytearray | memoryview, /) -> None: ...
-    def hexdigest(self) -> str: ...
-
-
-def _sm3_factory() -> Callable[[], _Hash]:
-    try:
-        hashlib.new("sm3")
-    except ValueError:  # OpenSSL built without SM3: use the one bundled with `cryptography`
-        from cryptography.hazmat.primitives import hashes
-
-        class _CryptographySM3:
-            def __init__(self) -> None:
-                self._h = hashes.Hash(hashes.SM3())
-                self._hex: str | None = None
-
-            def update(self, data: bytes | bytearray | memoryview, /) -> None:
-                self._h.update(bytes(data))
-
-            def hexdigest(self) -> str:
-                if self._hex is None:
-                    self._hex = self._h.finalize().hex()
-                return self._hex
-
-        return _CryptographySM3
-    return lambda: hashlib.new("sm3")
-
-
-new_sm3 = _sm3_factory()
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sm3")
 
 
@@ -117,7 +90,7 @@ class DualHasher:
 
     def __init__(self, *, with_sm3: bool = True) -> None:
         self._sha256 = hashlib.sha256()
-        self._sm3: _Hash | None = new_sm3() if with_sm3 else None
+        self._sm3: SM3Hash | None = new_sm3() if with_sm3 else None
         self._lane: _Lane | None = None
         self.length = 0
 

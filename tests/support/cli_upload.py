@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from evidence_service.domain.hashing import new_sm3
+from evidence_service.domain.sm3 import new_sm3
 from tests.support.live import EVIDENCE, LiveServer
 
 MIB = 1 << 20

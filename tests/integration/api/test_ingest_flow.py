@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 
-from evidence_service.domain.hashing import new_sm3
+from evidence_service.domain.sm3 import new_sm3
 from tests.support.api import Api
 
 
