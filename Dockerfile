@@ -2,8 +2,10 @@
 # and the chain tools (ledger-node). The contract artifact is committed, so no Node.js here.
 FROM python:3.11-slim-bookworm
 
+# libgcrypt20 (already in the base image, named so it stays): its assembly SM3 is about a
+# quarter faster than OpenSSL's, and SM3 sets the ceiling of ingest (domain/sm3.py)
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ffmpeg \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ffmpeg libgcrypt20 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/evidence --create-home evidence
 

@@ -62,6 +62,7 @@ from evidence_service.domain.rules import (
 from evidence_service.ports import Clock, ObjectStore, UnitOfWork
 from evidence_service.services.analysis import enqueue, is_video
 from evidence_service.services.cases import READ_ROLES, WRITE_ROLES, require
+from evidence_service.services.spool import SpoolAppender
 
 _logger = logging.getLogger(__name__)
 UPLOAD_ROLES = (*WRITE_ROLES, Role.DEVICE)
@@ -377,6 +378,7 @@ class UploadWriter:
         self._poisoned = False
         self._last_checkpoint = upload.offset
         self._hashing: deque[Future[None]] = deque()
+        self._spool = SpoolAppender(handle, upload.offset)
 
     def __enter__(self) -> UploadWriter:
         return self
@@ -403,7 +405,7 @@ class UploadWriter:
         try:
             hashed = self._hasher.feed(data)
             self._hashing.append(hashed)
-            self._append(data)
+            self._spool.append(data)
             if release is not None:  # free once written (now) and hashed (maybe later)
                 hashed.add_done_callback(lambda _: release())
             while len(self._hashing) > _HASHING_AHEAD:
@@ -417,13 +419,16 @@ class UploadWriter:
         self.offset += size
         if self.offset - self._last_checkpoint >= self._svc._checkpoint:
             self._await_checkpoint()
+            self._flush_spool()
             self._last_checkpoint = self.offset
             self._pending = _checkpoints.submit(self._make_durable, self.upload, self.offset)
 
-    def _append(self, data: bytes | bytearray | memoryview) -> None:
-        view = memoryview(data)
-        while view:  # unbuffered file: a write may be partial
-            view = view[self._handle.write(view) or 0:]
+    def _flush_spool(self) -> None:
+        try:
+            self._spool.flush()
+        except OSError as exc:
+            self._poisoned = True
+            raise StorageUnavailable(f"could not write the upload spool: {exc.strerror}") from exc
 
     def _make_durable(self, upload: Upload, offset: int) -> Upload:
         os.fdatasync(self._handle.fileno())  # covers every byte written up to ``offset``
@@ -447,6 +452,7 @@ class UploadWriter:
     def checkpoint(self) -> None:
         """Make the bytes so far durable and commit the offset, now."""
         self._await_checkpoint()
+        self._flush_spool()
         if self.offset != self.upload.offset:
             self.upload = self._make_durable(self.upload, self.offset)
         self._last_checkpoint = self.offset
@@ -469,6 +475,7 @@ class UploadWriter:
                 # If finalising fails, the client resends at most the bytes since the last
                 # checkpoint (under ``checkpoint_bytes``), as after a crash.
                 self._await_checkpoint()
+                self._flush_spool()
                 self._svc._hashes.put(self.upload.id, self.offset, self._hasher)
                 result = self._svc._finalise(self.upload, self._hasher)
                 self.upload, self.item = result.upload, result.item
@@ -479,6 +486,7 @@ class UploadWriter:
             self._closed = True
             if self._pending is not None:  # an error cut the checkpoint short: let it finish
                 self._pending.exception()
+            self._spool.close()
             self._handle.close()
         return IngestResult(upload=self.upload, item=self.item)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from collections.abc import Iterator
@@ -100,7 +101,10 @@ def test_uncommitted_tail_is_dropped_on_resume(world) -> None:  # type: ignore[n
     writer.checkpoint()  # durable and committed
     writer.write(data[70_000:100_000])  # written but not committed (under 64 KiB more)
     committed = ingest.get_upload(officer, upload.id).offset
+    writer._spool.flush()  # the uncommitted bytes reached the file, then more, then a crash
+    writer._handle.seek(0, os.SEEK_END)
     writer._handle.write(b"garbage that was never committed")
+    writer._spool.close()
     writer._handle.close()
     ingest._hashes.drop(upload.id)
     assert committed == 70_000
@@ -134,19 +138,26 @@ def test_store_outage_keeps_upload_and_completes_later(world) -> None:  # type: 
     assert store.exists(f"sha256/{digest[:2]}/{digest[2:4]}/{digest}")
 
 
-def test_failed_disk_write_discards_hash_state(world) -> None:  # type: ignore[no-untyped-def]
-    """A write that fails after SM3 consumed the bytes must not leave a stale hasher behind."""
+@pytest.mark.parametrize("failing", ["append", "flush"])
+def test_failed_disk_write_discards_hash_state(world, failing: str) -> None:  # type: ignore[no-untyped-def]
+    """A write that fails after SM3 consumed the bytes must not leave a stale hasher behind,
+    whether the disk fails as bytes are appended or as they are flushed at a checkpoint."""
     ingest, officer, case_id, _ = world
     data = os.urandom(600_000)
     upload = ingest.create_upload(officer, _new(case_id, data)).upload
     writer = ingest.open_writer(officer, upload.id, offset=0)
-    writer.write(data[:300_000])
-    writer._handle.close()  # the disk goes away under the writer
-    with pytest.raises(ValueError):
-        writer.write(data[300_000:])
+    writer.write(data[:30_000])
+
+    def broken(*_: object) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    setattr(writer._spool, failing, broken)  # the disk goes away under the writer
+    with pytest.raises(StorageUnavailable):
+        writer.write(data[30_000:])  # past checkpoint_bytes: flushed, then checkpointed
     writer.close()
     assert ingest._hashes.take(upload.id, writer.offset) is None
     offset = ingest.get_upload(officer, upload.id).offset
+    assert offset == 0
     with ingest.open_writer(officer, upload.id, offset=offset) as resumed:
         resumed.write(data[offset:])
     done = ingest.get_upload(officer, upload.id)
