@@ -58,6 +58,7 @@ from evidence_service.ports import Clock, NewLogLeaf, ObjectStore, Repository, U
 from evidence_service.services.analysis import enqueue, is_video
 from evidence_service.services.cases import require
 from evidence_service.services.ingest import UPLOAD_ROLES
+from evidence_service.services.spool import SpoolAppender
 
 _logger = logging.getLogger(__name__)
 #: pax header prefix of per-file metadata: ``EVIDENCE.kind``, ``EVIDENCE.sha256``, …
@@ -269,11 +270,16 @@ class BatchIngestService:
             data = None
             spool = self._spool_path()
         try:
-            if data is None:
-                with spool.open("wb") as out:
-                    while chunk := source.read(_READ):
-                        out.write(chunk)
-                        hasher.update(chunk)
+            if data is None:  # written past the page cache, as tus uploads are
+                with spool.open("xb", buffering=0) as out:
+                    appender = SpoolAppender(out, 0)
+                    try:
+                        while chunk := source.read(_READ):
+                            appender.append(chunk)
+                            hasher.update(chunk)
+                        appender.flush()
+                    finally:
+                        appender.close()
                 if hasher.length != member.size:
                     raise InvalidInput(f"member {member.path[:80]!r} is truncated")
             sha256, sm3 = hasher.sha256().value, hasher.sm3().value

@@ -89,6 +89,22 @@ def test_a_batch_registers_every_file_with_its_hashes_and_log_entry(api: Api) ->
     assert len(listed) == 26
 
 
+def test_a_member_too_large_to_group_is_spooled_and_stored_whole(api: Api) -> None:
+    """Members over 4 MiB are spooled (past the page cache) and stored alone, not grouped."""
+    case_id = api.create_case("officer")
+    clip = bytes(range(256)) * (4 * 4096 + 3)  # 4 MiB + 768 bytes: not a whole block either
+    files = {"DCIM/CLIP_0001.MP4": clip, "DCIM/IMG_0001.JPG": b"a small photo"}
+    r = _post(api, case_id, _tar(files))
+    assert r.status_code == 201, r.text
+    by_name = {i["original_filename"]: i for i in r.json()["items"]}
+    got = by_name["CLIP_0001.MP4"]
+    assert got["sha256"] == hashlib.sha256(clip).hexdigest() and got["size"] == len(clip)
+    content = api.client.get(f"/items/{got['id']}/content", headers=api.auth("officer"))
+    assert content.content == clip
+    spool = api.client.app.state.services.settings.resolved_spool_dir  # type: ignore[attr-defined]
+    assert not list(spool.glob("batch-*.part"))  # the member's spool file is gone
+
+
 def test_resending_a_batch_with_its_id_registers_nothing_twice(api: Api) -> None:
     case_id = api.create_case("officer")
     body = _tar({"a.jpg": b"A" * 100, "b.jpg": b"B" * 100})
