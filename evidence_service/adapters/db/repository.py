@@ -5,18 +5,17 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Table, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from evidence_service.adapters.db.engine import READ_ONLY
+from evidence_service.adapters.db.log_records import LogRecords
 from evidence_service.adapters.db.orm import (
     AnalysisJobRow,
-    AnchorRow,
     ApprovalRow,
-    Base,
     BatchRow,
     CaseRow,
     CustodyEventRow,
@@ -26,19 +25,13 @@ from evidence_service.adapters.db.orm import (
     EvidenceItemRow,
     IntegrityAlertRow,
     IntegrityScanRow,
-    LogEntryRow,
-    LogHeadRow,
-    LogNodeRow,
-    LogSegmentRow,
     TransferRow,
     UploadRow,
     UserRow,
 )
-from evidence_service.domain.log_segment import LogSegment
-from evidence_service.domain.merkle_log import nodes_completed_by
+from evidence_service.adapters.db.rows import core_table, row_values, to_model, to_models
 from evidence_service.domain.models import (
     AnalysisJob,
-    Anchor,
     Approval,
     Batch,
     Case,
@@ -49,38 +42,18 @@ from evidence_service.domain.models import (
     EvidenceItem,
     IntegrityAlert,
     IntegrityScan,
-    LogLeaf,
     Transfer,
     Upload,
     User,
 )
 from evidence_service.domain.search import ItemSearch, fold_term
-from evidence_service.ports import NewLogLeaf
 
-M = TypeVar("M", bound=BaseModel)
 _IN_CHUNK = 500
 _ITEM_JSON_FIELDS = {"capture", "tags", "flags", "labels"}
-_JSON_FIELDS = {"roles", "flags", "capture", "tags", "labels", "item_ids", "opened", "decided",
-                "checks", "options", "analysis_options"}
-
-
-def _table(row: type[Base]) -> Table:
-    """The Core table of a mapped class: bulk inserts through it skip ORM bookkeeping."""
-    return cast(Table, row.__table__)
-
-
-def _values(model: BaseModel) -> dict[str, Any]:
-    values = model.model_dump()
-    json_fields = _JSON_FIELDS & values.keys()
-    if json_fields:
-        for name, dumped in model.model_dump(mode="json", include=json_fields).items():
-            sortable = isinstance(dumped, list) and all(isinstance(v, str) for v in dumped)
-            values[name] = sorted(dumped) if sortable else dumped
-    return values
 
 
 def _item_values(item: EvidenceItem, shared: dict[int, dict[str, Any]]) -> dict[str, Any]:
-    """``_values(item)``, faster for many items: the capture and tags objects items share
+    """``row_values(item)``, faster for many items: the capture and tags objects items share
     (a batch's members often do) are dumped once, through ``shared`` (object id -> dump;
     the items, alive throughout, keep those ids unique)."""
     values = item.model_dump(exclude=_ITEM_JSON_FIELDS)
@@ -110,14 +83,6 @@ def _search_values(item: EvidenceItem) -> dict[str, Any]:
             "captured_at": capture.captured_at}
 
 
-def _model(cls: type[M], row: Base | None) -> M | None:
-    return None if row is None else cls.model_validate(row, from_attributes=True)
-
-
-def _models(cls: type[M], rows: Sequence[Base]) -> list[M]:
-    return [cls.model_validate(r, from_attributes=True) for r in rows]
-
-
 def _claimable(stale_before: datetime) -> ColumnElement[bool]:
     """Jobs waiting for a worker: queued, or running under a worker that stopped beating."""
     row = AnalysisJobRow
@@ -125,7 +90,7 @@ def _claimable(stale_before: datetime) -> ColumnElement[bool]:
         (row.status == "running") & (row.heartbeat_at < stale_before))
 
 
-class SqlRepository:
+class SqlRepository(LogRecords):
     """Repository over one SQLAlchemy session; every lookup is scoped by department."""
 
     def __init__(self, session: Session) -> None:
@@ -133,40 +98,40 @@ class SqlRepository:
 
     # departments and identity
     def add_department(self, department: Department) -> None:
-        self._s.add(DepartmentRow(**_values(department)))
+        self._s.add(DepartmentRow(**row_values(department)))
         self._s.flush()
 
     def get_department(self, department_id: str) -> Department | None:
-        return _model(Department, self._s.get(DepartmentRow, department_id))
+        return to_model(Department, self._s.get(DepartmentRow, department_id))
 
     def get_department_by_code(self, code: str) -> Department | None:
         row = self._s.scalar(select(DepartmentRow).where(DepartmentRow.code == code))
-        return _model(Department, row)
+        return to_model(Department, row)
 
     def list_departments(self) -> Sequence[Department]:
-        return _models(Department, self._s.scalars(select(DepartmentRow).order_by("code")).all())
+        return to_models(Department, self._s.scalars(select(DepartmentRow).order_by("code")).all())
 
     def add_user(self, user: User) -> None:
-        self._s.add(UserRow(**_values(user)))
+        self._s.add(UserRow(**row_values(user)))
         self._s.flush()
 
     def get_user(self, user_id: str) -> User | None:
-        return _model(User, self._s.get(UserRow, user_id))
+        return to_model(User, self._s.get(UserRow, user_id))
 
     def get_user_by_username(self, username: str) -> User | None:
-        return _model(User, self._s.scalar(select(UserRow).where(UserRow.username == username)))
+        return to_model(User, self._s.scalar(select(UserRow).where(UserRow.username == username)))
 
     def list_users(self, department_id: str) -> Sequence[User]:
         q = select(UserRow).where(UserRow.department_id == department_id).order_by("username")
-        return _models(User, self._s.scalars(q).all())
+        return to_models(User, self._s.scalars(q).all())
 
     def add_device_token(self, token: DeviceToken) -> None:
-        self._s.add(DeviceTokenRow(**_values(token)))
+        self._s.add(DeviceTokenRow(**row_values(token)))
         self._s.flush()
 
     def get_device_token_by_hash(self, token_sha256: str) -> DeviceToken | None:
         q = select(DeviceTokenRow).where(DeviceTokenRow.token_sha256 == token_sha256)
-        return _model(DeviceToken, self._s.scalar(q))
+        return to_model(DeviceToken, self._s.scalar(q))
 
     def revoke_device_token(self, token_id: str, department_id: str, at: datetime) -> bool:
         q = (
@@ -179,29 +144,29 @@ class SqlRepository:
 
     # cases and items
     def add_case(self, case: Case) -> None:
-        self._s.add(CaseRow(**_values(case)))
+        self._s.add(CaseRow(**row_values(case)))
         self._s.flush()
 
     def get_case(self, case_id: str, department_id: str) -> Case | None:
         q = select(CaseRow).where(CaseRow.id == case_id, CaseRow.department_id == department_id)
-        return _model(Case, self._s.scalar(q))
+        return to_model(Case, self._s.scalar(q))
 
     def get_case_by_number(self, case_number: str, department_id: str) -> Case | None:
         q = select(CaseRow).where(
             CaseRow.case_number == case_number, CaseRow.department_id == department_id
         )
-        return _model(Case, self._s.scalar(q))
+        return to_model(Case, self._s.scalar(q))
 
     def list_cases(self, department_id: str) -> Sequence[Case]:
         q = select(CaseRow).where(CaseRow.department_id == department_id)
-        return _models(Case, self._s.scalars(q.order_by(CaseRow.created_at)).all())
+        return to_models(Case, self._s.scalars(q.order_by(CaseRow.created_at)).all())
 
     def add_item(self, item: EvidenceItem) -> None:
-        self._s.add(EvidenceItemRow(**_values(item), **_search_values(item)))
+        self._s.add(EvidenceItemRow(**row_values(item), **_search_values(item)))
         self._s.flush()
 
     def save_item(self, item: EvidenceItem) -> None:
-        self._s.merge(EvidenceItemRow(**_values(item), **_search_values(item)))
+        self._s.merge(EvidenceItemRow(**row_values(item), **_search_values(item)))
         self._s.flush()
 
     def delete_item(self, item_id: str) -> None:
@@ -214,13 +179,14 @@ class SqlRepository:
         q = select(EvidenceItemRow).where(
             EvidenceItemRow.id == item_id, EvidenceItemRow.department_id == department_id
         )
-        return _model(EvidenceItem, self._s.scalar(q))
+        return to_model(EvidenceItem, self._s.scalar(q))
 
     def list_items(self, case_id: str, department_id: str) -> Sequence[EvidenceItem]:
         q = select(EvidenceItemRow).where(
             EvidenceItemRow.case_id == case_id, EvidenceItemRow.department_id == department_id
         )
-        return _models(EvidenceItem, self._s.scalars(q.order_by(EvidenceItemRow.created_at)).all())
+        rows = self._s.scalars(q.order_by(EvidenceItemRow.created_at)).all()
+        return to_models(EvidenceItem, rows)
 
     def count_items_with_sha256(self, sha256: str, department_id: str) -> int:
         q = select(func.count()).where(EvidenceItemRow.sha256 == sha256,
@@ -231,7 +197,7 @@ class SqlRepository:
     def add_items(self, items: Sequence[EvidenceItem]) -> None:
         if items:
             shared: dict[int, dict[str, Any]] = {}
-            self._s.execute(insert(_table(EvidenceItemRow)),  # Core: no ORM bookkeeping
+            self._s.execute(insert(core_table(EvidenceItemRow)),  # Core: no ORM bookkeeping
                             [{**_item_values(i, shared), **_search_values(i)} for i in items])
 
     def sha256s_present(self, sha256s: Collection[str], department_id: str) -> set[str]:
@@ -245,24 +211,24 @@ class SqlRepository:
 
     # batches
     def add_batch(self, batch: Batch) -> None:
-        self._s.add(BatchRow(**_values(batch)))
+        self._s.add(BatchRow(**row_values(batch)))
         self._s.flush()
 
     def get_batch(self, batch_id: str) -> Batch | None:
-        return _model(Batch, self._s.get(BatchRow, batch_id))
+        return to_model(Batch, self._s.get(BatchRow, batch_id))
 
     def add_upload(self, upload: Upload) -> None:
-        self._s.add(UploadRow(**_values(upload)))
+        self._s.add(UploadRow(**row_values(upload)))
         self._s.flush()
 
     def get_upload(self, upload_id: str, *, for_update: bool = False) -> Upload | None:
         q = select(UploadRow).where(UploadRow.id == upload_id)
         if for_update:
             q = q.with_for_update()
-        return _model(Upload, self._s.scalar(q))
+        return to_model(Upload, self._s.scalar(q))
 
     def save_upload(self, upload: Upload) -> None:
-        self._s.merge(UploadRow(**_values(upload)))
+        self._s.merge(UploadRow(**row_values(upload)))
         self._s.flush()
 
     def advance_upload_offset(self, upload_id: str, *, expected: int, new: int,
@@ -277,127 +243,8 @@ class SqlRepository:
 
     def list_uploads(self, status: str) -> Sequence[Upload]:
         q = select(UploadRow).where(UploadRow.status == status)
-        return _models(Upload, self._s.scalars(q).all())
+        return to_models(Upload, self._s.scalars(q).all())
 
-
-    # evidence log and anchors
-    def append_log_leaf(self, *, entry: bytes, leaf_hash: bytes, kind: str,
-                        item_id: str | None, at: datetime, sha256: str | None = None,
-                        sm3: str | None = None) -> int:
-        head = self._s.scalar(select(LogHeadRow).where(LogHeadRow.id == 1).with_for_update())
-        if head is None:
-            raise LookupError("log head row missing: run the migrations")
-        index = head.size
-        self._s.add(LogEntryRow(index=index, leaf_hash=leaf_hash.hex(), entry=entry, kind=kind,
-                                item_id=item_id, sha256=sha256, sm3=sm3, created_at=at))
-        for level, idx, digest in nodes_completed_by(index, leaf_hash, self.log_node):
-            self._s.add(LogNodeRow(level=level, idx=idx, hash=digest.hex()))
-        head.size = index + 1
-        self._s.flush()
-        return index
-
-    def log_size(self) -> int:
-        return int(self._s.scalar(select(LogHeadRow.size).where(LogHeadRow.id == 1)) or 0)
-
-    def log_node(self, level: int, index: int) -> bytes:
-        row = self._s.get(LogNodeRow, (level, index))
-        if row is None:
-            raise LookupError(f"log node ({level}, {index}) is missing")
-        return bytes.fromhex(row.hash)
-
-    def get_log_leaf(self, index: int) -> LogLeaf | None:
-        row = self._s.get(LogEntryRow, index)
-        if row is None:
-            return None
-        return LogLeaf(index=row.index, leaf_hash=row.leaf_hash, entry=row.entry, kind=row.kind,
-                       item_id=row.item_id, created_at=row.created_at)
-
-    def first_leaf_with_digest(self, *, sha256: str | None = None,
-                               sm3: str | None = None) -> LogLeaf | None:
-        q = select(LogEntryRow.index)
-        if sha256 is not None:
-            q = q.where(LogEntryRow.sha256 == sha256)
-        if sm3 is not None:
-            q = q.where(LogEntryRow.sm3 == sm3)
-        index = self._s.scalar(q.order_by(LogEntryRow.index).limit(1))
-        return None if index is None else self.get_log_leaf(int(index))
-
-    def find_items_by_digest(self, *, sha256: str | None = None,
-                             sm3: str | None = None) -> Sequence[EvidenceItem]:
-        q = select(EvidenceItemRow).where(EvidenceItemRow.log_index.is_not(None))
-        if sha256 is not None:
-            q = q.where(EvidenceItemRow.sha256 == sha256)
-        if sm3 is not None:
-            q = q.where(EvidenceItemRow.sm3 == sm3)
-        return _models(EvidenceItem, self._s.scalars(q.order_by(EvidenceItemRow.log_index)).all())
-
-    def add_anchor(self, anchor: Anchor) -> None:
-        self._s.add(AnchorRow(**_values(anchor)))
-        self._s.flush()
-
-    def latest_anchor(self) -> Anchor | None:
-        row = self._s.scalar(select(AnchorRow).order_by(AnchorRow.tree_size.desc()).limit(1))
-        return _model(Anchor, row)
-
-    def anchor_covering(self, index: int) -> Anchor | None:
-        q = select(AnchorRow).where(AnchorRow.tree_size > index).order_by(AnchorRow.tree_size)
-        return _model(Anchor, self._s.scalar(q.limit(1)))
-
-    def get_anchor(self, tree_size: int) -> Anchor | None:
-        return _model(Anchor, self._s.get(AnchorRow, tree_size))
-
-    def mark_items_anchored(self, tree_size: int) -> int:
-        q = (update(EvidenceItemRow)
-             .where(EvidenceItemRow.status == "stored", EvidenceItemRow.log_index < tree_size)
-             .values(status="anchored"))
-        return int(self._s.execute(q).rowcount)  # type: ignore[attr-defined]
-
-    # sealed log segments
-    def append_log_leaves(self, leaves: Sequence[NewLogLeaf]) -> int:
-        head = self._s.scalar(select(LogHeadRow).where(LogHeadRow.id == 1).with_for_update())
-        if head is None:
-            raise LookupError("log head row missing: run the migrations")
-        first = head.size
-        fresh: dict[tuple[int, int], bytes] = {}
-
-        def sibling(level: int, index: int) -> bytes:
-            return fresh.get((level, index)) or self.log_node(level, index)
-
-        entries, nodes = [], []
-        for index, leaf in enumerate(leaves, start=first):
-            entries.append({"index": index, "leaf_hash": leaf.leaf_hash.hex(),
-                            "entry": leaf.entry, "kind": leaf.kind, "item_id": leaf.item_id,
-                            "sha256": leaf.sha256, "sm3": leaf.sm3, "created_at": leaf.at})
-            for level, idx, digest in nodes_completed_by(index, leaf.leaf_hash, sibling):
-                fresh[(level, idx)] = digest
-                nodes.append({"level": level, "idx": idx, "hash": digest.hex()})
-        if entries:
-            self._s.execute(insert(_table(LogEntryRow)), entries)
-            self._s.execute(insert(_table(LogNodeRow)), nodes)
-        head.size = first + len(entries)
-        self._s.flush()
-        return first
-
-    def log_entries(self, start: int, end: int) -> list[bytes]:
-        q = (select(LogEntryRow.index, LogEntryRow.entry)
-             .where(LogEntryRow.index >= start, LogEntryRow.index < end)
-             .order_by(LogEntryRow.index))
-        rows = self._s.execute(q).all()
-        if [row[0] for row in rows] != list(range(start, end)):
-            raise LookupError(f"log entries {start}..{end - 1} are not all in the database")
-        return [bytes(row[1]) for row in rows]
-
-    def add_log_segment(self, segment: LogSegment) -> None:
-        self._s.add(LogSegmentRow(**_values(segment)))
-        self._s.flush()
-
-    def last_log_segment(self) -> LogSegment | None:
-        q = select(LogSegmentRow).order_by(LogSegmentRow.first_index.desc()).limit(1)
-        return _model(LogSegment, self._s.scalar(q))
-
-    def mark_log_segment_stored(self, first_index: int, at: datetime) -> None:
-        self._s.execute(update(LogSegmentRow).where(LogSegmentRow.first_index == first_index)
-                        .values(stored_at=at))
 
     # custody, transfers, approvals, alerts
     def set_department_address(self, department_id: str, address: str) -> None:
@@ -405,17 +252,17 @@ class SqlRepository:
                         .values(chain_address=address))
 
     def save_case(self, case: Case) -> None:
-        self._s.merge(CaseRow(**_values(case)))
+        self._s.merge(CaseRow(**row_values(case)))
         self._s.flush()
 
     def get_case_by_id(self, case_id: str) -> Case | None:
-        return _model(Case, self._s.get(CaseRow, case_id))
+        return to_model(Case, self._s.get(CaseRow, case_id))
 
     def get_item_by_id(self, item_id: str) -> EvidenceItem | None:
-        return _model(EvidenceItem, self._s.get(EvidenceItemRow, item_id))
+        return to_model(EvidenceItem, self._s.get(EvidenceItemRow, item_id))
 
     def add_custody_event(self, event: CustodyEvent) -> None:
-        self._s.add(CustodyEventRow(**_values(event)))
+        self._s.add(CustodyEventRow(**row_values(event)))
         self._s.flush()
 
     def list_custody_events(self, *, item_ids: Sequence[str] = (),
@@ -425,14 +272,14 @@ class SqlRepository:
             q = q.where(CustodyEventRow.item_id.in_(list(item_ids)))
         if case_ids:
             q = q.where(CustodyEventRow.case_id.in_(list(case_ids)))
-        return _models(CustodyEvent, self._s.scalars(q.order_by(CustodyEventRow.log_index)).all())
+        return to_models(CustodyEvent, self._s.scalars(q.order_by(CustodyEventRow.log_index)).all())
 
     def add_transfer(self, transfer: Transfer) -> None:
-        self._s.add(TransferRow(**_values(transfer)))
+        self._s.add(TransferRow(**row_values(transfer)))
         self._s.flush()
 
     def save_transfer(self, transfer: Transfer) -> None:
-        self._s.merge(TransferRow(**_values(transfer)))
+        self._s.merge(TransferRow(**row_values(transfer)))
         self._s.flush()
 
     def get_transfer(self, transfer_id: str, department_id: str, *,
@@ -442,24 +289,24 @@ class SqlRepository:
             | (TransferRow.to_department_id == department_id))
         if for_update:
             q = q.with_for_update()
-        return _model(Transfer, self._s.scalar(q))
+        return to_model(Transfer, self._s.scalar(q))
 
     def list_transfers(self, department_id: str, *, incoming: bool) -> Sequence[Transfer]:
         column = TransferRow.to_department_id if incoming else TransferRow.from_department_id
         q = select(TransferRow).where(column == department_id)
-        return _models(Transfer, self._s.scalars(q.order_by(TransferRow.created_at.desc())).all())
+        return to_models(Transfer, self._s.scalars(q.order_by(TransferRow.created_at.desc())).all())
 
     def add_approval(self, approval: Approval) -> None:
-        self._s.add(ApprovalRow(**_values(approval)))
+        self._s.add(ApprovalRow(**row_values(approval)))
         self._s.flush()
 
     def list_approvals(self, item_id: str, department_id: str) -> Sequence[Approval]:
         q = select(ApprovalRow).where(ApprovalRow.item_id == item_id,
                                       ApprovalRow.department_id == department_id)
-        return _models(Approval, self._s.scalars(q.order_by(ApprovalRow.granted_at)).all())
+        return to_models(Approval, self._s.scalars(q.order_by(ApprovalRow.granted_at)).all())
 
     def add_alert(self, alert: IntegrityAlert) -> None:
-        self._s.add(IntegrityAlertRow(**_values(alert)))
+        self._s.add(IntegrityAlertRow(**row_values(alert)))
         self._s.flush()
 
     def list_alerts(self, department_id: str, *, open_only: bool = True
@@ -467,7 +314,7 @@ class SqlRepository:
         q = select(IntegrityAlertRow).where(IntegrityAlertRow.department_id == department_id)
         if open_only:
             q = q.where(IntegrityAlertRow.resolved_at.is_(None))
-        return _models(IntegrityAlert,
+        return to_models(IntegrityAlert,
                        self._s.scalars(q.order_by(IntegrityAlertRow.raised_at.desc())).all())
     # tag search
     def search_items(self, department_id: str, search: ItemSearch, *, limit: int,
@@ -492,24 +339,24 @@ class SqlRepository:
         if search.case_id is not None:
             q = q.where(row.case_id == search.case_id)
         q = q.order_by(row.created_at, row.id).limit(limit).offset(offset)
-        return _models(EvidenceItem, self._s.scalars(q).all())
+        return to_models(EvidenceItem, self._s.scalars(q).all())
 
     # analysis jobs and derived artefacts
     def add_job(self, job: AnalysisJob) -> None:
-        self._s.add(AnalysisJobRow(**_values(job)))
+        self._s.add(AnalysisJobRow(**row_values(job)))
         self._s.flush()
 
     def save_job(self, job: AnalysisJob) -> None:
-        self._s.merge(AnalysisJobRow(**_values(job)))
+        self._s.merge(AnalysisJobRow(**row_values(job)))
         self._s.flush()
 
     def get_job(self, job_id: str) -> AnalysisJob | None:
-        return _model(AnalysisJob, self._s.get(AnalysisJobRow, job_id))
+        return to_model(AnalysisJob, self._s.get(AnalysisJobRow, job_id))
 
     def list_jobs(self, item_id: str, department_id: str) -> Sequence[AnalysisJob]:
         q = select(AnalysisJobRow).where(AnalysisJobRow.item_id == item_id,
                                          AnalysisJobRow.department_id == department_id)
-        return _models(AnalysisJob, self._s.scalars(q.order_by(AnalysisJobRow.created_at)).all())
+        return to_models(AnalysisJob, self._s.scalars(q.order_by(AnalysisJobRow.created_at)).all())
 
     def claim_job(self, *, stale_before: datetime, at: datetime,
                   worker: str | None = None) -> AnalysisJob | None:
@@ -537,16 +384,16 @@ class SqlRepository:
                         .values(stage=stage, progress=progress, heartbeat_at=at))
 
     def add_artefact(self, artefact: DerivedArtefact) -> None:
-        self._s.add(DerivedArtefactRow(**_values(artefact)))
+        self._s.add(DerivedArtefactRow(**row_values(artefact)))
         self._s.flush()
 
     def list_artefacts(self, item_ids: Sequence[str]) -> Sequence[DerivedArtefact]:
         q = select(DerivedArtefactRow).where(DerivedArtefactRow.item_id.in_(list(item_ids)))
-        return _models(DerivedArtefact,
+        return to_models(DerivedArtefact,
                        self._s.scalars(q.order_by(DerivedArtefactRow.log_index)).all())
 
     def get_artefact(self, artefact_id: str) -> DerivedArtefact | None:
-        return _model(DerivedArtefact, self._s.get(DerivedArtefactRow, artefact_id))
+        return to_model(DerivedArtefact, self._s.get(DerivedArtefactRow, artefact_id))
 
 
     # integrity scanning (across departments: the scanner is the service itself)
@@ -555,14 +402,14 @@ class SqlRepository:
                                           EvidenceItemRow.log_index.is_not(None))
         if after is not None:
             q = q.where(EvidenceItemRow.id > after)
-        return _models(EvidenceItem,
+        return to_models(EvidenceItem,
                        self._s.scalars(q.order_by(EvidenceItemRow.id).limit(limit)).all())
 
     def scannable_artefacts(self, *, after: str | None, limit: int) -> Sequence[DerivedArtefact]:
         q = select(DerivedArtefactRow)
         if after is not None:
             q = q.where(DerivedArtefactRow.id > after)
-        return _models(DerivedArtefact,
+        return to_models(DerivedArtefact,
                        self._s.scalars(q.order_by(DerivedArtefactRow.id).limit(limit)).all())
 
     def count_scannable(self) -> tuple[int, int]:
@@ -576,14 +423,14 @@ class SqlRepository:
         return int(self._s.scalar(q) or 0)
 
     def save_scan(self, scan: IntegrityScan) -> None:
-        self._s.merge(IntegrityScanRow(**_values(scan)))
+        self._s.merge(IntegrityScanRow(**row_values(scan)))
         self._s.flush()
 
     def latest_scan(self, *, finished: bool) -> IntegrityScan | None:
         q = select(IntegrityScanRow)
         if finished:
             q = q.where(IntegrityScanRow.finished_at.is_not(None))
-        return _model(IntegrityScan, self._s.scalar(
+        return to_model(IntegrityScan, self._s.scalar(
             q.order_by(IntegrityScanRow.started_at.desc()).limit(1)))
 
 
