@@ -218,10 +218,11 @@ class IngestService:
                     f"chunk of {content_length} bytes at offset {offset} passes the declared "
                     f"length {fresh.length}")
             hasher = self._resume_hasher(fresh, handle)
+            writer = UploadWriter(self, fresh, handle, hasher)
         except BaseException:
             handle.close()
             raise
-        return UploadWriter(self, fresh, handle, hasher)
+        return writer
 
     def _check_writable(self, upload: Upload) -> None:
         if upload.status is not UploadStatus.RECEIVING:

@@ -74,7 +74,11 @@ class SpoolAppender:
         self._base = offset - offset % BLOCK
         head = offset - self._base
         if head:
-            self._fill = os.preadv(self._fd, [memoryview(self._stage)[:head]], self._base)
+            try:
+                self._fill = os.preadv(self._fd, [memoryview(self._stage)[:head]], self._base)
+            except OSError as exc:
+                self.close()
+                raise StorageUnavailable(f"could not read the upload spool: {exc}") from exc
             if self._fill != head:
                 self.close()
                 raise StorageUnavailable("the upload spool file is shorter than its offset")

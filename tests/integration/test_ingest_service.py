@@ -167,6 +167,33 @@ def test_failed_disk_write_discards_hash_state(world, failing: str) -> None:  # 
     assert item is not None and item.sha256 == hashlib.sha256(data).hexdigest()
 
 
+def test_a_spool_that_cannot_be_read_back_releases_the_upload(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """If the writer cannot be set up (the spool's last partial block unreadable), the request
+    fails with 503 material and the upload's lock is let go: a retry is not told it is busy."""
+    ingest, officer, case_id, _ = world
+    data = os.urandom(100_000)
+    upload = ingest.create_upload(officer, _new(case_id, data)).upload
+    with ingest.open_writer(officer, upload.id, offset=0) as writer:
+        writer.write(data[:70_001])  # past checkpoint_bytes, not on a block boundary
+    offset = ingest.get_upload(officer, upload.id).offset
+    assert offset == 70_001
+
+    def unreadable(*_: object) -> int:
+        raise OSError(errno.EIO, "Input/output error")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "preadv", unreadable)
+        with pytest.raises(StorageUnavailable) as failed:  # kept: its frames stay alive
+            ingest.open_writer(officer, upload.id, offset=offset)
+    with ingest.open_writer(officer, upload.id, offset=offset) as resumed:  # not UploadBusy
+        resumed.write(data[offset:])
+    assert "could not read the upload spool" in str(failed.value)
+    done = ingest.get_upload(officer, upload.id)
+    with ingest._uow() as repo:
+        item = repo.get_item(done.item_id, officer.department_id)
+    assert item is not None and item.sha256 == hashlib.sha256(data).hexdigest()
+
+
 def test_a_finishing_request_commits_its_offset_only_with_the_registration(world) -> None:  # type: ignore[no-untyped-def]
     """The last request of an upload is not checkpointed first (one transaction less): when
     finalising fails, the committed offset stays at the last checkpoint and the client
