@@ -126,6 +126,21 @@ def new_upload_from_headers(*, length_header: str | None, metadata: str | None) 
     return new_upload_from_metadata(parse_metadata(metadata), length=int(length_header))
 
 
+def member_name_and_hash(meta: dict[str, bytes]) -> tuple[str, str | None]:
+    """The file name and declared SHA-256 of ``meta``, validated as
+    :func:`new_upload_from_metadata` validates them; raises InvalidInput.
+
+    For a batch's members, which share every other value: those are validated once."""
+    if "filename" not in meta:
+        raise InvalidInput("Upload-Metadata must include 'filename'")
+    filename = validate_filename(meta["filename"])
+    sha = _text(meta, "sha256")
+    try:
+        return filename, parse_hex_digest(sha, algorithm="sha256").value if sha else None
+    except ValueError as exc:
+        raise InvalidInput(f"invalid upload metadata: {exc}") from exc
+
+
 def new_upload_from_metadata(meta: dict[str, bytes], *, length: int) -> NewUpload:
     """Build a :class:`NewUpload` from decoded metadata (keys above); raises InvalidInput.
 

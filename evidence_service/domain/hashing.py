@@ -20,7 +20,7 @@ from threading import Lock
 from typing import Literal
 
 from evidence_service.domain.models import Digest
-from evidence_service.domain.sm3 import SM3Hash, new_sm3
+from evidence_service.domain.sm3 import SM3Hash, new_sm3, sm3_hex
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 #: Below this size a thread hand-off costs more than it saves.
@@ -154,6 +154,12 @@ class DualHasher:
             raise ValueError("this hasher was created without SM3")
         self.drain()
         return Digest(algorithm="sm3", value=self._sm3.hexdigest())
+
+
+def hash_bytes(data: bytes) -> tuple[str, str]:
+    """SHA-256 and SM3 of ``data`` held in memory, as lowercase hex (a batch's small files:
+    no hasher, lane or future to set up for each)."""
+    return hashlib.sha256(data).hexdigest(), sm3_hex(data)
 
 
 def hash_stream(chunks: Iterable[bytes]) -> tuple[Digest, Digest, int]:

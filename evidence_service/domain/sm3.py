@@ -172,5 +172,24 @@ def _choose() -> tuple[str, Callable[[], SM3Hash]]:
 
 
 SM3_IMPLEMENTATION, new_sm3 = _choose()
+_SMALL = 64 << 10  # below this a hash object's set-up outweighs libgcrypt's faster rounds
 
-__all__ = ["SM3_IMPLEMENTATION", "SM3Hash", "new_sm3"]
+
+def _small_sm3() -> Callable[[], SM3Hash]:
+    """The cheapest SM3 object to set up: OpenSSL's is one C call, libgcrypt's four foreign
+    calls and a finaliser. Either gives the same digest (checked above when both load)."""
+    name, factory = _openssl()
+    return factory if name == "openssl" else new_sm3
+
+
+_new_small_sm3 = _small_sm3()
+
+
+def sm3_hex(data: bytes) -> str:
+    """The SM3 digest of ``data`` (held in memory), in lowercase hex."""
+    h = _new_small_sm3() if len(data) < _SMALL else new_sm3()
+    h.update(data)
+    return h.hexdigest()
+
+
+__all__ = ["SM3_IMPLEMENTATION", "SM3Hash", "new_sm3", "sm3_hex"]

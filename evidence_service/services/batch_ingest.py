@@ -42,7 +42,7 @@ from evidence_service.domain.errors import (
     NotFound,
     PayloadTooLarge,
 )
-from evidence_service.domain.hashing import DualHasher
+from evidence_service.domain.hashing import DualHasher, hash_bytes
 from evidence_service.domain.merkle_log import leaf_hash
 from evidence_service.domain.models import (
     AnalysisOptions,
@@ -135,6 +135,13 @@ def _header_size(field: bytes) -> int | None:
         return int(field.split(b"\0", 1)[0].strip() or b"0", 8)
     except ValueError:
         return None
+
+
+def _check_declared(member: BatchMember, new: NewUpload, sha256: str) -> None:
+    if new.declared_sha256 and new.declared_sha256 != sha256:
+        raise DigestMismatch(
+            f"member {member.path[:80]!r} hashes to {sha256}, not the declared "
+            f"{new.declared_sha256}; nothing in the batch was registered")
 
 
 class BatchIngestService:
@@ -260,43 +267,42 @@ class BatchIngestService:
 
     def _stage(self, member: BatchMember, new: NewUpload, source: IO[bytes],
                group: _Group) -> _Staged:
-        hasher = DualHasher()
-        if member.size <= _INLINE_BYTES:
-            data = source.read()
-            if len(data) != member.size:
-                raise InvalidInput(f"member {member.path[:80]!r} is truncated")
-            hasher.update(data)
-        else:
-            data = None
-            spool = self._spool_path()
-        try:
-            if data is None:  # written past the page cache, as tus uploads are
-                with spool.open("xb", buffering=0) as out:
-                    appender = SpoolAppender(out, 0)
-                    try:
-                        while chunk := source.read(_READ):
-                            appender.append(chunk)
-                            hasher.update(chunk)
-                        appender.flush()
-                    finally:
-                        appender.close()
-                if hasher.length != member.size:
-                    raise InvalidInput(f"member {member.path[:80]!r} is truncated")
-            sha256, sm3 = hasher.sha256().value, hasher.sm3().value
-            if new.declared_sha256 and new.declared_sha256 != sha256:
-                raise DigestMismatch(
-                    f"member {member.path[:80]!r} hashes to {sha256}, not the declared "
-                    f"{new.declared_sha256}; nothing in the batch was registered")
-            key = content_key(sha256)
-            if data is None:
-                self._store.put_file(key, spool, size=member.size)
-            elif key not in group.objects:
-                group.objects[key] = data
-                group.size += len(data)
-        finally:
-            if data is None:
-                spool.unlink(missing_ok=True)
+        if member.size > _INLINE_BYTES:
+            return self._stage_large(member, new, source)
+        data = source.read()
+        if len(data) != member.size:
+            raise InvalidInput(f"member {member.path[:80]!r} is truncated")
+        sha256, sm3 = hash_bytes(data)
+        _check_declared(member, new, sha256)
+        key = content_key(sha256)
+        if key not in group.objects:
+            group.objects[key] = data
+            group.size += len(data)
         return _Staged(new=new, sha256=sha256, sm3=sm3, size=member.size)
+
+    def _stage_large(self, member: BatchMember, new: NewUpload, source: IO[bytes]) -> _Staged:
+        """Spool a large member past the page cache (as tus uploads are), hash it on the way
+        and store it alone."""
+        spool = self._spool_path()
+        try:
+            hasher = DualHasher()
+            with spool.open("xb", buffering=0) as out:
+                appender = SpoolAppender(out, 0)
+                try:
+                    while chunk := source.read(_READ):
+                        appender.append(chunk)
+                        hasher.update(chunk)
+                    appender.flush()
+                finally:
+                    appender.close()
+            if hasher.length != member.size:
+                raise InvalidInput(f"member {member.path[:80]!r} is truncated")
+            sha256 = hasher.sha256().value
+            _check_declared(member, new, sha256)
+            self._store.put_file(content_key(sha256), spool, size=member.size)
+        finally:
+            spool.unlink(missing_ok=True)
+        return _Staged(new=new, sha256=sha256, sm3=hasher.sm3().value, size=member.size)
 
     def _flush(self, storer: ThreadPoolExecutor, pending: Future[set[str]] | None,
                group: _Group) -> Future[set[str]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from evidence_service.adapters.db.orm import (
@@ -20,7 +20,13 @@ from evidence_service.adapters.db.orm import (
     LogNodeRow,
     LogSegmentRow,
 )
-from evidence_service.adapters.db.rows import core_table, row_values, to_model, to_models
+from evidence_service.adapters.db.rows import (
+    bulk_insert,
+    core_table,
+    row_values,
+    to_model,
+    to_models,
+)
 from evidence_service.domain.log_segment import LogSegment
 from evidence_service.domain.merkle_log import nodes_completed_by
 from evidence_service.domain.models import Anchor, EvidenceItem, LogLeaf
@@ -124,8 +130,8 @@ class LogRecords:
                 fresh[(level, idx)] = digest
                 nodes.append({"level": level, "idx": idx, "hash": digest.hex()})
         if entries:
-            self._s.execute(insert(core_table(LogEntryRow)), entries)
-            self._s.execute(insert(core_table(LogNodeRow)), nodes)
+            bulk_insert(self._s, core_table(LogEntryRow), entries)
+            bulk_insert(self._s, core_table(LogNodeRow), nodes)
         head.size = first + len(entries)
         self._s.flush()
         return first

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from evidence_service.adapters.db.engine import READ_ONLY
@@ -29,7 +29,13 @@ from evidence_service.adapters.db.orm import (
     UploadRow,
     UserRow,
 )
-from evidence_service.adapters.db.rows import core_table, row_values, to_model, to_models
+from evidence_service.adapters.db.rows import (
+    bulk_insert,
+    core_table,
+    row_values,
+    to_model,
+    to_models,
+)
 from evidence_service.domain.models import (
     AnalysisJob,
     Approval,
@@ -197,8 +203,8 @@ class SqlRepository(LogRecords):
     def add_items(self, items: Sequence[EvidenceItem]) -> None:
         if items:
             shared: dict[int, dict[str, Any]] = {}
-            self._s.execute(insert(core_table(EvidenceItemRow)),  # Core: no ORM bookkeeping
-                            [{**_item_values(i, shared), **_search_values(i)} for i in items])
+            bulk_insert(self._s, core_table(EvidenceItemRow),
+                        [{**_item_values(i, shared), **_search_values(i)} for i in items])
 
     def sha256s_present(self, sha256s: Collection[str], department_id: str) -> set[str]:
         wanted, found = sorted(set(sha256s)), set[str]()

@@ -13,6 +13,11 @@ on disk depends on the store's layout, fixed when the store is created:
   (65 536 of them), several times the kernel cost of the file itself;
 - ``sha256/ab/cd/<hex>``, the key itself, in a store created before the marker existed (a
   non-empty root without it). Such a store keeps that layout; the two are never mixed.
+
+Content objects of at most ``PACKED_MAX_BYTES`` stored through ``put_many`` (a batch's small
+files) are kept instead in one SQLite file in the root, ``.packed.sqlite3`` (see
+``packed.py``): a new inode per few-kilobyte file cost more than the rest of its
+registration. Reads look for a loose file first, then in the pack.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
+from evidence_service.adapters.storage.packed import PackedObjects
 from evidence_service.domain.errors import InvalidInput, NotFound, StorageUnavailable
 
 _logger = logging.getLogger(__name__)
@@ -40,6 +46,8 @@ _CONTENT_PREFIX = "sha256/"
 LAYOUT_FILE = ".layout"
 #: the marker's content: the one-level layout, version 1
 ONE_LEVEL_LAYOUT = "evidence-object-store sha256/ab/<hex> 1\n"
+#: put_many keeps content objects up to this size in the store's SQLite pack (packed.py)
+PACKED_MAX_BYTES = 64 << 10
 _WRITERS = 4  # threads creating files in put_many: the kernel's work overlaps across cores
 
 
@@ -89,6 +97,7 @@ class FilesystemObjectStore:
             self.one_level = self._read_layout()
         except OSError as exc:
             raise StorageUnavailable(f"object store root {self.root} is unusable: {exc}") from exc
+        self.packed = PackedObjects(self.root)
 
     def _read_layout(self) -> bool:
         """True for the one-level layout (marker present or written now), False for the
@@ -148,7 +157,7 @@ class FilesystemObjectStore:
         """
         target = self.object_path(key)
         try:
-            if target.exists():
+            if self.exists(key):
                 return False
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
@@ -167,22 +176,38 @@ class FilesystemObjectStore:
         return True
 
     def put_many(self, objects: Sequence[tuple[str, bytes]]) -> set[str]:
-        """Write each new object to a temporary name, sync, rename, sync; returns new keys.
+        """Store each new object; returns the keys newly written.
 
-        Two filesystem-wide syncs per call (``syncfs``) replace two ``fsync`` per object: the
-        first makes every temporary file's bytes durable before any is renamed into place, the
-        second makes the renames durable. Where ``syncfs`` is missing, each file and directory
-        is fsynced. Raises StorageUnavailable on I/O errors (temporary files are removed).
+        Content objects of at most ``PACKED_MAX_BYTES`` go into the SQLite pack, in one
+        committed transaction. The others are each written to a temporary name, synced,
+        renamed and synced again. Two filesystem-wide syncs per call (``syncfs``) replace two
+        ``fsync`` per object: the first makes every temporary file's bytes durable before any
+        is renamed into place, the second makes the renames durable. Where ``syncfs`` is
+        missing, each file and directory is fsynced. Raises StorageUnavailable on I/O errors
+        (temporary files are removed).
         """
         staged: dict[str, tuple[Path, Path, bytes]] = {}
+        small: dict[str, bytes] = {}
         for key, data in objects:
-            if key in staged:
+            if key in staged or key in small:
                 continue
             target = self.object_path(key)
-            if not target.exists():
+            if target.exists():
+                continue
+            if len(data) <= PACKED_MAX_BYTES and key.startswith(_CONTENT_PREFIX):
+                small[key] = data
+            else:
                 staged[key] = (target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp",
                                target, data)
+        packed = self.packed.put(list(small.items())) if small else set()
+        written = self._put_files(staged)
+        _logger.info("stored %d objects (%d packed, %d already present)",
+                     len(packed) + len(written), len(packed),
+                     len(objects) - len(packed) - len(written))
+        return packed | written
 
+    def _put_files(self, staged: dict[str, tuple[Path, Path, bytes]]) -> set[str]:
+        """Write each staged object as its own file (see put_many); returns their keys."""
         entries = list(staged.values())
         if not entries:
             return set()
@@ -208,8 +233,6 @@ class FilesystemObjectStore:
                 with contextlib.suppress(OSError):  # e.g. its directory was never made
                     tmp.unlink(missing_ok=True)
             raise StorageUnavailable(f"filesystem store failed to write objects: {exc}") from exc
-        _logger.info("stored %d objects (%d already present)", len(staged),
-                     len(objects) - len(staged))
         return set(staged)
 
     def _make_folders(self, folders: set[Path]) -> set[Path]:
@@ -242,22 +265,30 @@ class FilesystemObjectStore:
                     os.fsync(fh.fileno())
 
     def exists(self, key: str) -> bool:
-        return self.object_path(key).is_file()
+        if self.object_path(key).is_file():
+            return True
+        return key.startswith(_CONTENT_PREFIX) and bool(self.packed.present([key]))
 
     def size(self, key: str) -> int:
         """Size of the stored object; raises NotFound."""
         try:
             return self.object_path(key).stat().st_size
         except FileNotFoundError as exc:
-            raise NotFound(f"object {key} not found") from exc
+            size = self.packed.size(key) if key.startswith(_CONTENT_PREFIX) else None
+            if size is None:
+                raise NotFound(f"object {key} not found") from exc
+            return size
 
     @contextlib.contextmanager
     def open(self, key: str) -> Iterator[BinaryIO]:
         """Open the stored object for reading; raises NotFound."""
+        handle: BinaryIO | None
         try:
             handle = open(self.object_path(key), "rb")  # noqa: SIM115 - closed below
         except FileNotFoundError as exc:
-            raise NotFound(f"object {key} not found") from exc
+            handle = self.packed.open(key) if key.startswith(_CONTENT_PREFIX) else None
+            if handle is None:
+                raise NotFound(f"object {key} not found") from exc
         with handle:
             yield handle
 
@@ -278,5 +309,6 @@ class FilesystemObjectStore:
                      for path in base.rglob("*") if path.is_file()]
         except OSError as exc:
             raise StorageUnavailable(f"filesystem store failed to list {prefix}: {exc}") from exc
-        return sorted(key for key in found if key.startswith(prefix) and key != LAYOUT_FILE
-                      and not key.rsplit("/", 1)[-1].startswith("."))
+        loose = {key for key in found if key.startswith(prefix) and key != LAYOUT_FILE
+                 and not key.rsplit("/", 1)[-1].startswith(".")}
+        return sorted(loose.union(self.packed.keys(prefix)))

@@ -22,14 +22,18 @@ from typing import Annotated
 import anyio
 from anyio import AsyncFile
 from fastapi import APIRouter, Header, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.requests import ClientDisconnect
 
 from evidence_service.api import metrics
 from evidence_service.api.deps import CurrentPrincipal, ServicesDep
 from evidence_service.api.guards import GuardedRoute
-from evidence_service.api.schemas import BatchItemOut, BatchOut
-from evidence_service.api.tus import new_upload_from_metadata, parse_metadata
+from evidence_service.api.schemas import BatchOut
+from evidence_service.api.tus import (
+    member_name_and_hash,
+    new_upload_from_metadata,
+    parse_metadata,
+)
 from evidence_service.domain.errors import InvalidInput, PayloadTooLarge
 from evidence_service.domain.models import NewUpload
 from evidence_service.services.batch_ingest import BatchMember, BatchResult, Describe
@@ -39,7 +43,6 @@ _TAR = "application/x-tar"
 _PER_FILE_ONLY = frozenset({"filename", "sha256", "case_id"})
 _BUFFER = 1 << 20
 _PER_MEMBER = frozenset({"filename", "sha256"})
-_PER_MEMBER_REQUIRED = ("filename", "sha256", "kind", "case_id")
 
 
 @router.post("/cases/{case_id}/batches", status_code=status.HTTP_201_CREATED,
@@ -49,7 +52,7 @@ async def register_batch(
     content_type: Annotated[str | None, Header()] = None,
     batch_id: Annotated[str | None, Header()] = None,
     batch_metadata: Annotated[str | None, Header()] = None,
-) -> JSONResponse:
+) -> Response:
     """Register every file of a tar archive as an item of the case, all or nothing."""
     if (content_type or "").split(";")[0].strip().lower() != _TAR:
         return JSONResponse({"error": {"code": "unsupported_media_type",
@@ -66,12 +69,15 @@ async def register_batch(
             batch_id=batch_id))
     if not result.replayed:
         metrics.ITEMS_STORED.inc(len(result.items))
-    body = BatchOut(batch_id=result.batch.id, case_id=result.batch.case_id,
-                    created_at=result.batch.created_at, replayed=result.replayed,
-                    count=len(result.items),
-                    items=[BatchItemOut.model_validate(i) for i in result.items])
-    return JSONResponse(body.model_dump(mode="json"),
-                        status_code=200 if result.replayed else 201)
+    # one validation call for the whole answer: the items are read from their attributes
+    body = BatchOut.model_validate({
+        "batch_id": result.batch.id, "case_id": result.batch.case_id,
+        "created_at": result.batch.created_at, "replayed": result.replayed,
+        "count": len(result.items), "items": result.items})
+    # serialised by pydantic's compiled serializer: json.dumps of thousands of dicts took a
+    # tenth of a large batch's time
+    return Response(body.model_dump_json(), media_type="application/json",
+                    status_code=200 if result.replayed else 201)
 
 
 def _describer(case_id: str, header: str | None) -> Describe:
@@ -82,7 +88,7 @@ def _describer(case_id: str, header: str | None) -> Describe:
                            "per file (pax headers EVIDENCE.<key>) or come from the path")
     # Most members share every value but their name and hash: the rest is validated once per
     # distinct set of values, and only the name and hash of each further member (with the
-    # same parser, on just those keys plus the required kind)
+    # same validators as new_upload_from_metadata)
     shared: dict[frozenset[tuple[str, bytes]], NewUpload] = {}
 
     def describe(member: BatchMember) -> NewUpload:
@@ -94,13 +100,12 @@ def _describer(case_id: str, header: str | None) -> Describe:
             if template is None:
                 new = shared[key] = new_upload_from_metadata(meta, length=member.size)
                 return new
-            own = new_upload_from_metadata({k: meta[k] for k in _PER_MEMBER_REQUIRED
-                                            if k in meta}, length=member.size)
+            filename, sha256 = member_name_and_hash(meta)
         except InvalidInput as exc:
             shown = member.path[:80].encode("utf-8", errors="backslashreplace").decode()
             raise type(exc)(f"member {shown!r}: {exc}") from exc
-        return template.model_copy(update={"filename": own.filename, "length": own.length,
-                                           "declared_sha256": own.declared_sha256})
+        return template.model_copy(update={"filename": filename, "length": member.size,
+                                           "declared_sha256": sha256})
 
     return describe
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import io
 import os
+import sqlite3
+import tarfile
 import time
 from typing import Any
 
 from sqlalchemy import text
 
 from evidence_service.adapters.storage import FilesystemObjectStore
+from evidence_service.adapters.storage.packed import FILE_NAME
 from evidence_service.api.deps import Services
 from evidence_service.domain.rules import content_key
-from tests.support.api import Api
+from tests.support.api import Api, encode_metadata
 
 
 def _services(api: Api) -> Services:
@@ -23,6 +26,9 @@ def _services(api: Api) -> Services:
 def _flip_byte(services: Services, key: str, at: int) -> None:
     """Change one stored byte behind the service's back (chmod+write, or a new S3 version)."""
     store: Any = services.store
+    if isinstance(store, FilesystemObjectStore) and not store.object_path(key).exists():
+        _flip_packed_byte(store, key, at)
+        return
     if isinstance(store, FilesystemObjectStore):
         path = store.object_path(key)
         path.chmod(0o600)
@@ -34,6 +40,17 @@ def _flip_byte(services: Services, key: str, at: int) -> None:
         data = bytearray(handle.read())
     data[at] ^= 0x01
     store._client.put_object(store.bucket, key, io.BytesIO(bytes(data)), len(data))
+
+
+def _flip_packed_byte(store: FilesystemObjectStore, key: str, at: int) -> None:
+    """Change a byte of a packed object as someone with the file would: the write-once
+    triggers only stop SQL through our code, so drop them first."""
+    with sqlite3.connect(store.root / FILE_NAME) as db:
+        db.execute("DROP TRIGGER objects_write_once_update")
+        [(data,)] = db.execute("SELECT data FROM objects WHERE key = ?", (key,)).fetchall()
+        changed = bytearray(data)
+        changed[at] ^= 0x01
+        db.execute("UPDATE objects SET data = ? WHERE key = ?", (bytes(changed), key))
 
 
 def _alerts(api: Api, user: str = "reviewer") -> list[dict[str, Any]]:
@@ -71,6 +88,28 @@ def test_a_flipped_byte_is_flagged_once_and_verification_agrees(api: Api) -> Non
     assert again.mismatches == 1
     assert [a["source"] for a in _alerts(api)].count("scan") == 1
     assert _alerts(api, "pen_officer") == []  # the other department sees nothing of it
+
+
+def test_a_flipped_byte_in_a_small_batch_file_is_flagged(api: Api) -> None:
+    case_id = api.create_case("officer")
+    files = {f"notes/{n}.txt": f"inspection note {n}".encode() * 20 for n in range(3)}
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    r = api.client.post(f"/cases/{case_id}/batches", content=archive.getvalue(), headers={
+        **api.auth("officer"), "Content-Type": "application/x-tar",
+        "Batch-Metadata": encode_metadata({"kind": "documentary", "filetype": "text/plain"})})
+    assert r.status_code == 201, r.text
+    items = r.json()["items"]
+    services = _services(api)
+    assert services.integrity.scan_once().mismatches == 0
+
+    _flip_byte(services, content_key(items[1]["sha256"]), 7)  # packed, on the filesystem
+    assert services.integrity.scan_once().mismatches == 1
+    assert [a["item_id"] for a in _alerts(api)] == [items[1]["id"]]
 
 
 def test_a_doctored_row_hash_disagrees_with_the_log(api: Api) -> None:

@@ -21,8 +21,12 @@ from evidence_service.domain.rules import content_key
 LAYOUTS = ["one-level", "two-level"]
 
 
-def _objects(count: int, start: int = 0) -> list[tuple[str, bytes]]:
-    blobs = [f"photo {n}".encode() * 10 for n in range(start, start + count)]
+#: put_many writes objects larger than this as files (smaller ones: test_packed_objects.py)
+LOOSE = fs_module.PACKED_MAX_BYTES + 1
+
+
+def _objects(count: int, start: int = 0, size: int = LOOSE) -> list[tuple[str, bytes]]:
+    blobs = [f"photo {n}|".encode().ljust(size, b".") for n in range(start, start + count)]
     return [(content_key(hashlib.sha256(b).hexdigest()), b) for b in blobs]
 
 
@@ -171,7 +175,7 @@ def test_a_failed_put_many_leaves_no_temporary_files(tmp_path: Path, layout: str
     folder.write_bytes(b"a file where a directory must go")
 
     with pytest.raises(StorageUnavailable):
-        store.put_many([*objects, (blocked, b"x")])
+        store.put_many([*objects, (blocked, b"x" * LOOSE)])
 
     assert _temp_files(store.root) == []
     assert not any(store.exists(k) for k, _ in objects)

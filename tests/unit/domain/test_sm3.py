@@ -13,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 
 from evidence_service.domain import sm3
+from evidence_service.domain.hashing import hash_bytes
 
 VECTORS = [
     (b"abc", "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"),
@@ -105,3 +106,13 @@ def test_openssl_can_be_forced() -> None:
                          capture_output=True, text=True).stdout.strip()
     expected = "openssl" if "sm3" in hashlib.algorithms_available else "cryptography"
     assert out == expected
+
+
+@pytest.mark.parametrize("size", [0, 3, 64, (64 << 10) - 1, 64 << 10, (64 << 10) + 1])
+def test_one_shot_digests_match_the_streaming_object_on_both_sides_of_the_threshold(
+        size: int) -> None:
+    data = os.urandom(size)
+    streaming = sm3.new_sm3()
+    streaming.update(data)
+    assert sm3.sm3_hex(data) == streaming.hexdigest()
+    assert hash_bytes(data) == (hashlib.sha256(data).hexdigest(), streaming.hexdigest())
