@@ -132,6 +132,10 @@ class Settings(BaseSettings):
     upload_expiry_hours: int = Field(default=72, ge=1)
     #: Most files one batch registration (``POST /cases/{id}/batches``) may hold.
     batch_max_files: int = Field(default=10_000, ge=1, le=100_000)
+    #: Worker processes that register batches, per API process, started on the first batch
+    #: (``api/batch_workers.py``); 0 registers them in the API process itself. None: 2, or 1
+    #: on a single-core machine.
+    batch_processes: int | None = Field(default=None, ge=0, le=64)
     ledger: LedgerConfig = LedgerConfig()
     #: Seconds between anchoring attempts (``EVIDENCE_ANCHOR_INTERVAL``).
     anchor_interval: float = Field(default=2.0, gt=0)

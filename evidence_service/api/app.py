@@ -17,6 +17,7 @@ from evidence_service.adapters.jobs import InProcessJobRunner
 from evidence_service.adapters.locks import SCAN_LOCK_KEY, leader_lock
 from evidence_service.adapters.video import VideoPipelineAnalyzer
 from evidence_service.api import errors, metrics, security
+from evidence_service.api.batch_workers import BatchWorkers, default_processes
 from evidence_service.api.deps import Services
 from evidence_service.api.routes import (
     analysis,
@@ -32,6 +33,7 @@ from evidence_service.api.routes import (
     verify,
 )
 from evidence_service.api.routes import graph as graph_routes
+from evidence_service.api.stores import build_store
 from evidence_service.config import Settings, get_settings
 from evidence_service.domain.errors import InvalidInput
 from evidence_service.logging_setup import configure
@@ -58,29 +60,6 @@ if TYPE_CHECKING:
     from evidence_service.adapters.ledger_runtime import LedgerRuntime
 
 _logger = logging.getLogger(__name__)
-
-
-def build_store(settings: Settings, *, setup: bool = True) -> ObjectStore:
-    """The object store the settings select; ``setup`` creates and configures the bucket
-    (off for readers such as log recovery, which only check that it answers)."""
-    if settings.storage_backend == "s3":
-        from evidence_service.adapters.storage.s3 import S3ObjectStore
-
-        s3 = settings.s3
-        store = S3ObjectStore(
-            endpoint=s3.endpoint, access_key=s3.access_key.get_secret_value(),
-            secret_key=s3.secret_key.get_secret_value(), bucket=s3.bucket, region=s3.region,
-            secure=s3.secure, retention_days=s3.retention_days, retention_mode=s3.retention_mode,
-            part_size=s3.part_size, connect_timeout=s3.connect_timeout_seconds,
-            read_timeout=s3.read_timeout_seconds)
-        if setup:
-            store.ensure_bucket()
-        else:
-            store.check()
-        return store
-    from evidence_service.adapters.storage import FilesystemObjectStore
-
-    return FilesystemObjectStore(settings.resolved_objects_dir)
 
 
 def build_ledger(settings: Settings, *, attach_rpc: str | None = None) -> LedgerRuntime | None:
@@ -183,7 +162,14 @@ def build_services(settings: Settings, *, migrate: bool = True,
                                    on_bytes=metrics.INTEGRITY_BYTES_SCANNED.inc),
         integrity_lock=leader_lock(engine, settings.var_dir, key=SCAN_LOCK_KEY,
                                    name="integrity"),
+        batch_workers=_batch_workers(settings),
     )
+
+
+def _batch_workers(settings: Settings) -> BatchWorkers | None:
+    processes = (default_processes() if settings.batch_processes is None
+                 else settings.batch_processes)
+    return BatchWorkers(settings, processes) if processes else None
 
 
 def build_analysis(settings: Settings, *, uow: UnitOfWork, store: ObjectStore,

@@ -31,6 +31,7 @@ from evidence_service.services.verification import VerificationService
 
 if TYPE_CHECKING:
     from evidence_service.adapters.ledger_runtime import LedgerRuntime
+    from evidence_service.api.batch_workers import BatchWorkers
 
 
 @dataclass
@@ -57,9 +58,14 @@ class Services:
     analysis: AnalysisService
     integrity: IntegrityScanner
     integrity_lock: LeaderLock
+    #: Worker processes registering batches; None: in this process (``batch_processes=0``).
+    batch_workers: BatchWorkers | None = None
 
     def close(self) -> None:
-        """Stop the supervised chain node (if any) and close database connections."""
+        """Stop the batch workers and the supervised chain node (if any), and close
+        database connections."""
+        if self.batch_workers is not None:
+            self.batch_workers.close()
         if self.ledger is not None:
             self.ledger.close()
         self.engine.dispose()

@@ -14,7 +14,8 @@ import typer
 from rich.console import Console
 
 from evidence_service.adapters.db import SqlUnitOfWork, make_engine, make_session_factory, upgrade
-from evidence_service.api.app import build_ledger, build_store
+from evidence_service.api.app import build_ledger
+from evidence_service.api.stores import build_store
 from evidence_service.cli.session import CliError
 from evidence_service.config import Settings, get_settings
 from evidence_service.domain.errors import InvalidInput

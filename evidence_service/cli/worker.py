@@ -29,7 +29,8 @@ def worker(
     job; a killed worker's job is taken up by another once its heartbeat is stale)."""
     from evidence_service.adapters.db import SqlUnitOfWork, make_engine, make_session_factory
     from evidence_service.adapters.jobs_celery import CeleryJobWorker, celery_app
-    from evidence_service.api.app import build_analysis, build_store
+    from evidence_service.api.app import build_analysis
+    from evidence_service.api.stores import build_store
     from evidence_service.services.clock import SystemClock
 
     settings = get_settings()

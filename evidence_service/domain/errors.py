@@ -40,6 +40,19 @@ class EvidenceError(Exception):
         super().__init__(message)
         self.details: list[dict[str, object]] = details or []
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle the error whole, details and subclass attributes included: errors raised
+        in a batch worker process are answered by the API process (``api/batch_workers``)."""
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+
+def _restore(cls: type[EvidenceError], args: tuple[object, ...],
+             state: dict[str, object]) -> EvidenceError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class InvalidInput(EvidenceError, ValueError):
     """The request is malformed or violates a rule; retrying it unchanged will fail again."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from evidence_service.domain import merkle_log
@@ -134,6 +135,7 @@ class AnchoringWorker:
     def _run(self) -> None:
         delay = self._interval
         while not self._stop.is_set():
+            started = time.monotonic()
             try:
                 self.leading = self._lock.try_acquire()
                 if self.leading:
@@ -148,4 +150,7 @@ class AnchoringWorker:
             except Exception:  # keep the worker alive; the error is logged with its cause
                 delay = min(max(delay * 2, 1.0), self._max_backoff)
                 _logger.exception("anchoring failed; retrying in %.0fs", delay)
-            self._stop.wait(delay)
+            wait = delay
+            if delay == self._interval:  # a period from start to start: a pass slowed by a
+                wait -= time.monotonic() - started  # busy machine does not stretch it
+            self._stop.wait(max(wait, 0.0))

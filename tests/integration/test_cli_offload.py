@@ -168,9 +168,10 @@ def test_a_server_that_is_down_or_answers_503_is_retried(server: LiveServer,
     # the object store fails (a file where its directory should be): 503 with Retry-After
     objects = server.var_dir / "objects" / "sha256"
     aside = objects.with_name("sha256.aside")
+    objects.mkdir(exist_ok=True)  # the first photos were small: packed, not files
     objects.rename(aside)
     objects.write_bytes(b"")
-    (card / "IMG_9.JPG").write_bytes(os.urandom(900))
+    (card / "IMG_9.JPG").write_bytes(os.urandom(100_000))  # stored as a file, not packed
     client = _offload(server, token, tmp_path / "state", str(card), "--case", case_id)
     assert client.stdout is not None
     seen = b""

@@ -195,9 +195,9 @@ class SqlRepository(LogRecords):
         return to_models(EvidenceItem, rows)
 
     def count_items_with_sha256(self, sha256: str, department_id: str) -> int:
-        q = select(func.count()).where(EvidenceItemRow.sha256 == sha256,
-                                       EvidenceItemRow.department_id == department_id)
-        return int(self._s.scalar(q) or 0)
+        # by the digest's index, then the department (see sha256s_present)
+        q = select(EvidenceItemRow.department_id).where(EvidenceItemRow.sha256 == sha256)
+        return sum(department == department_id for department in self._s.scalars(q))
 
     # uploads
     def add_items(self, items: Sequence[EvidenceItem]) -> None:
@@ -209,10 +209,12 @@ class SqlRepository(LogRecords):
     def sha256s_present(self, sha256s: Collection[str], department_id: str) -> set[str]:
         wanted, found = sorted(set(sha256s)), set[str]()
         for start in range(0, len(wanted), _IN_CHUNK):  # stay under SQLite's bound-parameter cap
-            q = select(EvidenceItemRow.sha256).distinct().where(
-                EvidenceItemRow.department_id == department_id,
+            # by the digest alone, then the department here: given both, SQLite's planner
+            # walked the department's index, every item the department holds, per batch
+            q = select(EvidenceItemRow.sha256, EvidenceItemRow.department_id).where(
                 EvidenceItemRow.sha256.in_(wanted[start:start + _IN_CHUNK]))
-            found.update(s for s in self._s.scalars(q) if s)
+            found.update(sha256 for sha256, department in self._s.execute(q)
+                         if sha256 and department == department_id)
         return found
 
     # batches

@@ -26,23 +26,15 @@ from fastapi.responses import JSONResponse, Response
 from starlette.requests import ClientDisconnect
 
 from evidence_service.api import metrics
+from evidence_service.api.batch_metadata import describer
 from evidence_service.api.deps import CurrentPrincipal, ServicesDep
 from evidence_service.api.guards import GuardedRoute
 from evidence_service.api.schemas import BatchOut
-from evidence_service.api.tus import (
-    member_name_and_hash,
-    new_upload_from_metadata,
-    parse_metadata,
-)
 from evidence_service.domain.errors import InvalidInput, PayloadTooLarge
-from evidence_service.domain.models import NewUpload
-from evidence_service.services.batch_ingest import BatchMember, BatchResult, Describe
 
 router = APIRouter(tags=["uploads"], route_class=GuardedRoute)
 _TAR = "application/x-tar"
-_PER_FILE_ONLY = frozenset({"filename", "sha256", "case_id"})
 _BUFFER = 1 << 20
-_PER_MEMBER = frozenset({"filename", "sha256"})
 
 
 @router.post("/cases/{case_id}/batches", status_code=status.HTTP_201_CREATED,
@@ -58,15 +50,24 @@ async def register_batch(
         return JSONResponse({"error": {"code": "unsupported_media_type",
                                        "message": f"Content-Type must be {_TAR}"}},
                             status_code=415)
-    describe = _describer(case_id, batch_metadata)
-    batches = services.batches
-    # a nameless file (O_TMPFILE): nothing to clean up after a crash mid-request
-    async with anyio.wrap_file(batches.archive_file()) as archive:
-        await _receive(request, archive, limit=services.settings.max_upload_bytes)
-        await archive.seek(0)
-        result: BatchResult = await anyio.to_thread.run_sync(lambda: batches.register(
-            principal, case_id=case_id, archive=archive.wrapped, describe=describe,
-            batch_id=batch_id))
+    describe = describer(case_id, batch_metadata)  # a bad header fails before the body
+    workers = services.batch_workers
+    if workers is not None:  # registered by the first free worker process
+        async with anyio.wrap_file(workers.archive_file()) as archive:
+            await _receive(request, archive, limit=services.settings.max_upload_bytes)
+            await archive.flush()
+            result = await workers.register(principal, case_id=case_id,
+                                            archive=archive.wrapped.name,
+                                            metadata=batch_metadata, batch_id=batch_id)
+    else:
+        batches = services.batches
+        # a nameless file (O_TMPFILE): nothing to clean up after a crash mid-request
+        async with anyio.wrap_file(batches.archive_file()) as archive:
+            await _receive(request, archive, limit=services.settings.max_upload_bytes)
+            await archive.seek(0)
+            result = await anyio.to_thread.run_sync(lambda: batches.register(
+                principal, case_id=case_id, archive=archive.wrapped, describe=describe,
+                batch_id=batch_id))
     if not result.replayed:
         metrics.ITEMS_STORED.inc(len(result.items))
     # one validation call for the whole answer: the items are read from their attributes
@@ -78,36 +79,6 @@ async def register_batch(
     # tenth of a large batch's time
     return Response(body.model_dump_json(), media_type="application/json",
                     status_code=200 if result.replayed else 201)
-
-
-def _describer(case_id: str, header: str | None) -> Describe:
-    defaults = parse_metadata(header)
-    refused = sorted(_PER_FILE_ONLY & defaults.keys())
-    if refused:
-        raise InvalidInput(f"Batch-Metadata must not set {', '.join(refused)}: they are "
-                           "per file (pax headers EVIDENCE.<key>) or come from the path")
-    # Most members share every value but their name and hash: the rest is validated once per
-    # distinct set of values, and only the name and hash of each further member (with the
-    # same validators as new_upload_from_metadata)
-    shared: dict[frozenset[tuple[str, bytes]], NewUpload] = {}
-
-    def describe(member: BatchMember) -> NewUpload:
-        meta = {**defaults, **member.metadata, "case_id": case_id.encode()}
-        meta.setdefault("filename", member.filename.encode("utf-8", errors="surrogateescape"))
-        key = frozenset((k, v) for k, v in meta.items() if k not in _PER_MEMBER)
-        try:
-            template = shared.get(key)
-            if template is None:
-                new = shared[key] = new_upload_from_metadata(meta, length=member.size)
-                return new
-            filename, sha256 = member_name_and_hash(meta)
-        except InvalidInput as exc:
-            shown = member.path[:80].encode("utf-8", errors="backslashreplace").decode()
-            raise type(exc)(f"member {shown!r}: {exc}") from exc
-        return template.model_copy(update={"filename": filename, "length": member.size,
-                                           "declared_sha256": sha256})
-
-    return describe
 
 
 async def _receive(request: Request, archive: AsyncFile[bytes], *, limit: int) -> None:

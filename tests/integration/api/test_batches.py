@@ -210,7 +210,8 @@ def test_wrong_content_type_case_and_department_are_refused(api: Api) -> None:
 
 def test_too_many_files_is_413(api: Api) -> None:
     services = api.client.app.state.services  # type: ignore[attr-defined]
-    services.batches.max_files = 3
+    services.batches.max_files = 3  # registered here, or
+    services.settings.batch_max_files = 3  # by workers, which start with these settings
     case_id = api.create_case("officer")
     r = _post(api, case_id, _tar({f"{n}.jpg": bytes([n]) for n in range(4)}))
     assert r.status_code == 413, r.text
