@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
+import tarfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +57,22 @@ class Api:
 
     def tus_head(self, user: str, location: str) -> httpx.Response:
         return self.client.head(location, headers={**TUS, **self.auth(user)})
+
+    def post_batch(self, user: str, case_id: str, files: dict[str, bytes],
+                   metadata: dict[str, str | bytes] | None = None) -> httpx.Response:
+        """``POST /cases/{id}/batches`` with a pax tar of ``files`` (name -> bytes), each file
+        ``documentary``/``text/plain`` unless ``metadata`` says otherwise."""
+        out = io.BytesIO()
+        with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for name, data in files.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        defaults: dict[str, str | bytes] = metadata or {"kind": "documentary",
+                                                         "filetype": "text/plain"}
+        return self.client.post(f"/cases/{case_id}/batches", content=out.getvalue(), headers={
+            **self.auth(user), "Content-Type": "application/x-tar",
+            "Batch-Metadata": encode_metadata(defaults)})
 
     def upload(self, user: str, case_id: str, data: bytes, *, chunk: int = 1 << 20,
                declare_sha256: bool = True, **meta: str | bytes) -> dict[str, Any]:

@@ -7,12 +7,10 @@ class and details; archives a dead process left in the spool are removed.
 
 from __future__ import annotations
 
-import io
 import multiprocessing
 import os
 import pickle
 import signal
-import tarfile
 import time
 from pathlib import Path
 
@@ -21,7 +19,7 @@ import pytest
 from evidence_service.api.batch_workers import ARCHIVE_PREFIX, BatchWorkers
 from evidence_service.config import Settings
 from evidence_service.domain.errors import InvalidInput, UploadOffsetMismatch
-from tests.support.api import Api, encode_metadata
+from tests.support.api import Api
 
 
 @pytest.fixture(params=[0, 2], ids=["in-process", "workers"])
@@ -36,15 +34,7 @@ def settings(settings: Settings, batch_processes: int) -> Settings:
 
 
 def _post(api: Api, case_id: str, files: dict[str, bytes]):  # type: ignore[no-untyped-def]
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return api.client.post(f"/cases/{case_id}/batches", content=out.getvalue(), headers={
-        **api.auth("officer"), "Content-Type": "application/x-tar",
-        "Batch-Metadata": encode_metadata({"kind": "documentary", "filetype": "text/plain"})})
+    return api.post_batch("officer", case_id, files)
 
 
 def test_a_batch_is_registered_where_the_settings_say(api: Api, settings: Settings) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import sqlite3
-import tarfile
 import time
 from typing import Any
 
@@ -15,7 +14,7 @@ from evidence_service.adapters.storage import FilesystemObjectStore
 from evidence_service.adapters.storage.packed import FILE_NAME
 from evidence_service.api.deps import Services
 from evidence_service.domain.rules import content_key
-from tests.support.api import Api, encode_metadata
+from tests.support.api import Api
 
 
 def _services(api: Api) -> Services:
@@ -93,15 +92,7 @@ def test_a_flipped_byte_is_flagged_once_and_verification_agrees(api: Api) -> Non
 def test_a_flipped_byte_in_a_small_batch_file_is_flagged(api: Api) -> None:
     case_id = api.create_case("officer")
     files = {f"notes/{n}.txt": f"inspection note {n}".encode() * 20 for n in range(3)}
-    archive = io.BytesIO()
-    with tarfile.open(fileobj=archive, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    r = api.client.post(f"/cases/{case_id}/batches", content=archive.getvalue(), headers={
-        **api.auth("officer"), "Content-Type": "application/x-tar",
-        "Batch-Metadata": encode_metadata({"kind": "documentary", "filetype": "text/plain"})})
+    r = api.post_batch("officer", case_id, files)
     assert r.status_code == 201, r.text
     items = r.json()["items"]
     services = _services(api)

@@ -3,9 +3,7 @@ stores, on SQLite and PostgreSQL: the same column conversions, shared values con
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import (
@@ -19,27 +17,11 @@ from sqlalchemy import (
     Table,
     insert,
     select,
-    text,
 )
 from sqlalchemy.orm import Session
 
-from evidence_service.adapters.db import make_engine
 from evidence_service.adapters.db.orm import UTCDateTime
 from evidence_service.adapters.db.rows import bulk_insert
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.db)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'b.db'}"
-    else:
-        url = request.getfixturevalue("pg_database")
-    eng = make_engine(url)
-    if request.param == "postgres":
-        with eng.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS bulk_a, bulk_b"))
-    yield eng
-    eng.dispose()
 
 
 def _table(metadata: MetaData, name: str) -> Table:
