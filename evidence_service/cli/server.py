@@ -21,6 +21,7 @@ from rich.table import Table
 
 from evidence_service.api import create_app
 from evidence_service.api.deps import Services
+from evidence_service.cli.http_protocol import answering_protocol
 from evidence_service.cli.session import CliError
 from evidence_service.config import get_settings
 from evidence_service.domain.errors import ChainUnavailable, Conflict
@@ -133,7 +134,8 @@ def serve(
                   f"{settings.resolved_database_url.split('://')[0]}, "
                   f"{workers} API process{'es' if workers > 1 else ''})")
     config = uvicorn.Config(app, host=bind_host, port=bind_port,
-                            log_level=settings.log_level.lower(), timeout_keep_alive=30)
+                            log_level=settings.log_level.lower(), timeout_keep_alive=30,
+                            http=answering_protocol(app.state.verdict_cache))
     _freeze_startup_heap()
     if workers == 1:
         uvicorn.Server(config).run()
@@ -159,7 +161,8 @@ def _serve_replica(host: str | None, port: int | None, attach_rpc: str) -> None:
     bind_host, bind_port = host or settings.host, port or settings.port
     sock = shared_socket(bind_host, bind_port)
     config = uvicorn.Config(app, host=bind_host, port=bind_port,
-                            log_level=settings.log_level.lower(), timeout_keep_alive=30)
+                            log_level=settings.log_level.lower(), timeout_keep_alive=30,
+                            http=answering_protocol(app.state.verdict_cache))
     _freeze_startup_heap()
     uvicorn.Server(config).run(sockets=[sock])
 

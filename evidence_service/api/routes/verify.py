@@ -149,26 +149,80 @@ class VerdictCache:
     reads ``verified`` from the first request after its anchor is recorded, and a pending
     answer is never served stale. Bounded: least recently used entries are dropped first.
     Used only from the event loop thread, so it needs no lock.
+
+    Each entry also keeps its HTTP/1.1 rendering (header lines, blank line, body), which the
+    server's protocol writes without entering the ASGI application (:meth:`ready_answer`).
     """
 
     def __init__(self, limit: int = 4096) -> None:
         self._limit = limit
-        self._entries: OrderedDict[tuple[str, str], tuple[list[Any], bytes]] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str], _Answer] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def get(self, key: tuple[str, str]) -> tuple[list[Any], bytes] | None:
         found = self._entries.get(key)
-        if found is not None:
-            self._entries.move_to_end(key)
-        return found
+        if found is None:
+            return None
+        self._entries.move_to_end(key)
+        return found.headers, found.body
 
     def put(self, key: tuple[str, str], headers: list[Any], body: bytes) -> None:
-        self._entries[key] = (headers, body)
+        self._entries[key] = _Answer(headers, body)
         self._entries.move_to_end(key)
         while len(self._entries) > self._limit:
             self._entries.popitem(last=False)
+
+    def ready_answer(self, scheme: str, method: str, target: bytes,
+                     headers: list[tuple[bytes, bytes]]) -> bytes | None:
+        """The kept answer to an HTTP/1.1 request, rendered after its status line, or None.
+
+        ``target`` is the raw request target and ``headers`` the request's headers with
+        lower-case names. None unless the request is one :class:`VerifyFastPath` would replay
+        (same rules, :func:`public_lookup_key`) and its answer is kept; a target with a query
+        or a percent-escape is left to the application."""
+        if b"%" in target or b"?" in target:
+            return None
+        key = public_lookup_key(scheme, method, target.decode("latin-1"), b"", headers)
+        if key is None:
+            return None
+        found = self._entries.get(key)
+        if found is None:
+            return None
+        if found.rendered is not None:
+            self._entries.move_to_end(key)
+        return found.rendered
+
+
+class _Answer:
+    """One kept response: its ASGI headers and body, and both rendered for HTTP/1.1."""
+
+    __slots__ = ("body", "headers", "rendered")
+
+    def __init__(self, headers: list[Any], body: bytes) -> None:
+        self.headers = headers
+        self.body = body
+        pairs = [(bytes(name).lower(), bytes(value)) for name, value in headers]
+        # without a length the server would have to frame the body itself
+        self.rendered = (b"".join(b"%s: %s\r\n" % pair for pair in pairs) + b"\r\n" + body
+                         if any(name == b"content-length" for name, _ in pairs) else None)
+
+
+def public_lookup_key(scheme: str, method: str, path: str, query: bytes,
+                      headers: list[tuple[bytes, bytes]]) -> tuple[str, str] | None:
+    """The verdict cache's key for a request, or None when its answer must not be replayed.
+
+    Only ``GET /verify/{64 hex digits}`` without a query and without an ``Origin`` header
+    (CORS answers differ per origin); the scheme is part of the key (HSTS differs)."""
+    if method != "GET" or query or not path.startswith(_VERIFY_PREFIX):
+        return None
+    digest = path[len(_VERIFY_PREFIX):]
+    if not _HEX64.match(digest):
+        return None
+    if any(name == b"origin" for name, _ in headers):
+        return None
+    return scheme, digest.lower()
 
 
 def _is_final(body: bytes) -> bool:
@@ -219,14 +273,8 @@ class VerifyFastPath:
 
     @staticmethod
     def _key(scope: Scope) -> tuple[str, str] | None:
-        if scope["type"] != "http" or scope["method"] != "GET":
+        if scope["type"] != "http":
             return None
-        path: str = scope["path"]
-        if not path.startswith(_VERIFY_PREFIX) or scope.get("query_string"):
-            return None
-        digest = path[len(_VERIFY_PREFIX):]
-        if not _HEX64.match(digest):
-            return None
-        if any(name == b"origin" for name, _ in scope["headers"]):
-            return None
-        return str(scope.get("scheme", "http")), digest.lower()
+        return public_lookup_key(str(scope.get("scheme", "http")), scope["method"],
+                                 scope["path"], scope.get("query_string", b""),
+                                 scope["headers"])

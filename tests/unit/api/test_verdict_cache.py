@@ -23,7 +23,8 @@ class Inner:
         self.calls += 1
         body = json.dumps({"verdict": self.verdict, "n": self.calls}).encode()
         await send({"type": "http.response.start", "status": self.status, "headers": [
-            (b"content-type", b"application/json"), (b"x-frame-options", b"DENY")]})
+            (b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)),
+            (b"x-frame-options", b"DENY")]})
         await send({"type": "http.response.body", "body": body})
 
 
@@ -102,3 +103,28 @@ def test_the_cache_is_bounded_least_recently_used_first(inner: Inner) -> None:
     assert inner.calls == 3
     call(app, f"/verify/{b}")
     assert inner.calls == 4
+
+
+def test_a_kept_answer_is_rendered_for_the_server_protocol(inner: Inner) -> None:
+    cache = VerdictCache()
+    app = VerifyFastPath(inner, cache)
+    _, headers, body = call(app)
+    target = f"/verify/{DIGEST}".encode()
+    rendered = cache.ready_answer("http", "GET", target, [(b"host", b"x")])
+    assert rendered is not None
+    head, _, rest = rendered.partition(b"\r\n\r\n")
+    assert rest == body
+    assert head.split(b"\r\n") == [b"%s: %s" % (name, value) for name, value in headers]
+    # the same rules as the middleware, plus: no query and no escapes in the raw target
+    for scheme, method, raw, extra in [
+            ("https", "GET", target, []), ("http", "HEAD", target, []),
+            ("http", "GET", target + b"?a=1", []), ("http", "GET", target[:-2] + b"%61%62", []),
+            ("http", "GET", target, [(b"origin", b"https://court.example")])]:
+        assert cache.ready_answer(scheme, method, raw, extra) is None
+
+
+def test_an_answer_without_a_length_is_left_to_the_server(inner: Inner) -> None:
+    cache = VerdictCache()
+    cache.put(("http", DIGEST), [(b"content-type", b"application/json")], b'{"verdict":"verified"}')
+    assert cache.get(("http", DIGEST)) is not None
+    assert cache.ready_answer("http", "GET", f"/verify/{DIGEST}".encode(), []) is None
