@@ -18,8 +18,11 @@ then the kept bytes, in one write. That skips the per-request task, scope, ASGI 
 header checks: 0.037 to 0.013 ms of service CPU per public verification
 (``bench/verify.py --workers 2``, docs/benchmarks.md). Only plain requests qualify:
 HTTP/1.1 keep-alive, no body, no ``Expect``, no upgrade, no proxy headers (uvicorn's
-proxy-headers middleware could change the scheme), a target in origin form, and no earlier
-response still being written on the connection (pipelined requests stay in order).
+proxy-headers middleware could change the scheme), a target in origin form, no earlier
+response still being written on the connection (pipelined requests stay in order), and a
+client that reads its answers: past the write buffer's high-water mark the request takes
+uvicorn's path, which waits for the client and stops reading from it, so a client that
+pipelines without reading cannot grow the server's buffer.
 Everything else takes uvicorn's own path, unchanged, and the ASGI-level ``VerifyFastPath``
 still replays kept answers there.
 """
@@ -157,6 +160,8 @@ class AnsweringHttpToolsProtocol(CoalescingHttpToolsProtocol):
     def on_headers_complete(self) -> None:
         answer = self._ready_answer()
         if answer is None:
+            # a kept answer earlier in the same read armed the idle timer: this one is not idle
+            self._unset_keepalive_if_required()
             super().on_headers_complete()
             return
         self._answered = True
@@ -173,7 +178,7 @@ class AnsweringHttpToolsProtocol(CoalescingHttpToolsProtocol):
     def _ready_answer(self) -> bytes | None:
         answers = self.answers
         parser = self.parser
-        if (answers is None or self.root_path or self.pipeline
+        if (answers is None or self.root_path or self.pipeline or self.flow.write_paused
                 or (self.cycle is not None and not self.cycle.response_complete)
                 or parser.get_http_version() != "1.1" or not parser.should_keep_alive()
                 or parser.should_upgrade() or not self.url.startswith(b"/")):

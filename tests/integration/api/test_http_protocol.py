@@ -25,6 +25,8 @@ from tests.support.live import free_port
 
 DIGEST = "ab" * 32
 SLOW = "5" + "c" * 63  # the application takes 0.2 s to answer this one
+LARGE = "7" + "d" * 63  # answered with 32 KiB
+LINGER = "9" + "e" * 63  # answered after 1.5 s, longer than the keep-alive timeout
 STREAM_CHUNKS, STREAM_CHUNK = 64, 64 * 1024
 
 
@@ -45,9 +47,10 @@ class Application:
             await send({"type": "http.response.body", "body": b""})
             return
         digest = path.rsplit("/", 1)[-1].lower()
-        if digest == SLOW:
-            await asyncio.sleep(0.2)
-        body = json.dumps({"verdict": "verified", "digest": digest}).encode()
+        if digest in (SLOW, LINGER):
+            await asyncio.sleep(0.2 if digest == SLOW else 1.5)
+        padding = "x" * (32 * 1024 if digest == LARGE else 0)
+        body = json.dumps({"verdict": "verified", "digest": digest, "padding": padding}).encode()
         await send({"type": "http.response.start", "status": 200, "headers": [
             (b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)),
             (b"x-frame-options", b"DENY")]})
@@ -156,6 +159,12 @@ def test_pipelined_requests_keep_their_order(served: Served) -> None:
     assert served.application.calls == 2
 
 
+def test_a_request_behind_a_kept_answer_is_not_cut_by_the_idle_timer(served: Served) -> None:
+    exchange(served.port, request(f"/verify/{DIGEST}"))
+    answers = exchange(served.port, request(f"/verify/{DIGEST}"), request(f"/verify/{LINGER}"))
+    assert [json.loads(body)["digest"] for _, _, body in answers] == [DIGEST, LINGER]
+
+
 @pytest.mark.parametrize("extra", [
     {"extra": ("Connection: close",)},
     {"version": "1.0"},
@@ -177,6 +186,26 @@ def test_requests_that_are_not_plain_go_through_the_asgi_stack(served: Served,
     assert answer[0] == 200
     assert json.loads(answer[2])["verdict"] == "verified"
     assert served.stack.seen == 2
+
+
+def test_a_client_that_does_not_read_gets_backpressure_not_a_growing_buffer(
+        served: Served) -> None:
+    exchange(served.port, request(f"/verify/{LARGE}"))
+    count = 400  # 13 MiB of answers: more than the kernel holds for this connection
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # no autotuning
+        sock.settimeout(30)
+        sock.connect(("127.0.0.1", served.port))
+        sender = threading.Thread(target=sock.sendall,
+                                  args=(request(f"/verify/{LARGE}") * count,))
+        sender.start()
+        time.sleep(1.5)  # nobody reads meanwhile
+        assert served.stack.seen > 1, "past the high-water mark requests took uvicorn's path"
+        stream = sock.makefile("rb")
+        answers = [read_response(stream) for _ in range(count)]
+        sender.join(10)
+    assert all(json.loads(body)["digest"] == LARGE for _, _, body in answers)
+    assert served.application.calls == 1, "the kept answer still served every request"
 
 
 def test_an_idle_connection_still_closes_after_a_kept_answer(served: Served) -> None:
