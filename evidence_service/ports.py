@@ -65,8 +65,8 @@ class ObjectStore(Protocol):
         """Size in bytes of the object at ``key``; raises NotFound."""
         ...
 
-    def open(self, key: str) -> AbstractContextManager[BinaryIO]:
-        """Open the object for streaming reads; raises NotFound."""
+    def open(self, key: str, *, start: int = 0) -> AbstractContextManager[BinaryIO]:
+        """Open the object for streaming reads from byte ``start``; raises NotFound."""
         ...
 
     def check(self) -> None:

@@ -146,3 +146,10 @@ class VerificationOut(BaseModel):
     ok: bool
     items: list[ItemCheck]
     transfer_reasons: list[str]
+
+
+class PlaybackOut(BaseModel):
+    """Where this browser's media player may read the item's bytes, and until when."""
+
+    url: str
+    expires_at: datetime

@@ -19,6 +19,7 @@ _logger = logging.getLogger(__name__)
 #: which the core writes for the caller: it never holds keys, paths or other departments' data.
 ERROR_TABLE: list[tuple[type[e.EvidenceError], int, str]] = [
     (e.UploadOffsetMismatch, 409, "offset_mismatch"),
+    (e.RangeNotSatisfiable, 416, "range_not_satisfiable"),
     (e.InvalidFileName, 400, "invalid_file_name"),
     (e.InvalidInput, 400, "invalid_input"),
     (e.PayloadTooLarge, 413, "too_large"),
@@ -57,6 +58,8 @@ def _headers(exc: e.EvidenceError, status: int) -> dict[str, str]:
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, e.UploadOffsetMismatch):
         headers["Upload-Offset"] = str(exc.expected)
+    if isinstance(exc, e.RangeNotSatisfiable):
+        headers["Content-Range"] = f"bytes */{exc.size}"
     return headers
 
 

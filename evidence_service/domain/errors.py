@@ -70,6 +70,14 @@ class UploadOffsetMismatch(InvalidInput):
         self.expected = expected
 
 
+class RangeNotSatisfiable(InvalidInput):
+    """A requested byte range starts at or past the end of an object of ``size`` bytes."""
+
+    def __init__(self, message: str, *, size: int) -> None:
+        super().__init__(message)
+        self.size = size
+
+
 class MediaRejected(InvalidInput):
     """The stored file cannot be analysed: empty, not media, no video, absurd or corrupt."""
 

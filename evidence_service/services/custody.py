@@ -113,6 +113,33 @@ class CustodyService:
                 yield from iter_file(handle, chunk_size=1 << 20)
         return chunks()
 
+    def grant_playback(self, principal: Principal, item: EvidenceItem, *, client: str) -> None:
+        """Record a ``viewed`` event before a player is let read the item's bytes.
+
+        One event per grant, not per range the player asks for while seeking. ``item``
+        must come from a scoped lookup; raises Conflict while it is still being received."""
+        if item.storage_key is None:
+            raise Conflict("the item's bytes have not been received completely")
+        self.record_read(principal, item, kind=CustodyKind.VIEWED, client=client)
+
+    def read_range(self, item: EvidenceItem, start: int, length: int) -> Iterator[bytes]:
+        """Stream ``length`` stored bytes of ``item`` from ``start`` (a player's range).
+
+        ``item`` must come from a scoped lookup for a principal holding a playback grant
+        (``grant_playback`` recorded the view). Raises Conflict while it is still being
+        received; the stream raises StorageUnavailable when the store fails mid-way."""
+        if item.storage_key is None:
+            raise Conflict("the item's bytes have not been received completely")
+        key = item.storage_key
+
+        def chunks() -> Iterator[bytes]:
+            left = length
+            with self._store.open(key, start=start) as handle:
+                while left > 0 and (chunk := handle.read(min(left, 1 << 20))):
+                    left -= len(chunk)
+                    yield chunk
+        return chunks()
+
     def record_read(self, principal: Principal, item: EvidenceItem, *, kind: CustodyKind,
                     client: str) -> CustodyEvent:
         """Record that ``principal`` viewed or downloaded ``item``."""

@@ -7,7 +7,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -36,6 +36,8 @@ from evidence_service.services.throttle import LoginThrottle
 
 _logger = logging.getLogger(__name__)
 DEVICE_TOKEN_PREFIX = "evd_"
+#: how long a playback grant (``grant_media``) lets a browser read an item's bytes
+MEDIA_GRANT_TTL = timedelta(hours=1)
 _JWT_ALGORITHM = "HS256"
 #: Argon2id with m=12 MiB, t=3, p=1, one of the equivalent configurations the OWASP Password
 #: Storage Cheat Sheet recommends (it trades memory for passes). Against the library default
@@ -214,6 +216,40 @@ class IdentityService:
         if token.startswith(DEVICE_TOKEN_PREFIX):
             return self._authenticate_device(token)
         claims = self._decode(token)
+        if claims.get("typ") != "user":  # a media grant is not a bearer token
+            raise AuthenticationError("invalid token")
+        return self._user_principal(claims)
+
+    def grant_media(self, principal: Principal, item_id: str) -> tuple[str, datetime]:
+        """A token that lets ``principal`` read one item's bytes for ``MEDIA_GRANT_TTL``.
+
+        For a browser's media element, which cannot send a bearer header; the API sets it as
+        a cookie scoped to the item's media path. Only users get one (not devices). Returns
+        the token and its expiry."""
+        if principal.kind != "user":
+            raise PermissionDenied("only users can play evidence back")
+        now = self._clock.now()
+        expires = now + MEDIA_GRANT_TTL
+        claims: dict[str, Any] = {
+            "sub": principal.id, "dept": principal.department_id, "typ": "media",
+            "item": item_id, "iat": int(now.timestamp()), "exp": int(expires.timestamp()),
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, self._secret, algorithm=_JWT_ALGORITHM), expires
+
+    def authenticate_media(self, token: str | None, item_id: str) -> Principal:
+        """The user a media grant for ``item_id`` was issued to, if it still holds.
+
+        Raises AuthenticationError when the grant is missing, expired, forged, for another
+        item, or its user was deactivated or moved to another department."""
+        if not token:
+            raise AuthenticationError("no playback grant: ask POST /items/{id}/playback")
+        claims = self._decode(token)
+        if claims.get("typ") != "media" or claims.get("item") != item_id:
+            raise AuthenticationError("the playback grant is not for this item")
+        return self._user_principal(claims)
+
+    def _user_principal(self, claims: dict[str, Any]) -> Principal:
         with self._uow(read_only=True) as repo:
             user = repo.get_user(str(claims["sub"]))
         if user is None or not user.active or claims.get("dept") != user.department_id:

@@ -355,11 +355,17 @@ def test_video_item_page_chapters_markers_and_key_frames(server: LiveServer,
     mark = page.locator("#markers li.marker-mark button")
     assert mark.count() == 1
     assert float(mark.get_attribute("data-start") or 0) == pytest.approx(4.5, abs=0.05)
-    mark.click()  # loads the original (bearer-authorised blob) and seeks to the mark
+    mark.click()  # a playback grant, then range requests for the original; seeks to the mark
     page.wait_for_function(
         "() => { const v = document.getElementById('player'); "
         "return !v.hidden && Math.abs(v.currentTime - 4.5) < 0.05; }")
     assert page.evaluate("document.querySelector('#player track').track.kind") == "chapters"
+    assert page.evaluate("document.getElementById('player').currentSrc").endswith(
+        f"/items/{item_id}/media")
+    events = requests.get(f"{server.url}/items/{item_id}/custody", timeout=10,
+                          headers=officer).json()
+    originals = [e["kind"] for e in events if e["subject"] is None]  # not an artefact's
+    assert "downloaded" not in originals and "viewed" in originals, originals  # streamed
     second_shot = page.locator("#markers li.marker-chapter button").nth(1)
     second_shot.click()
     page.wait_for_function(

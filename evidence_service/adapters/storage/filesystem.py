@@ -280,8 +280,8 @@ class FilesystemObjectStore:
             return size
 
     @contextlib.contextmanager
-    def open(self, key: str) -> Iterator[BinaryIO]:
-        """Open the stored object for reading; raises NotFound."""
+    def open(self, key: str, *, start: int = 0) -> Iterator[BinaryIO]:
+        """Open the stored object for reading from byte ``start``; raises NotFound."""
         handle: BinaryIO | None
         try:
             handle = open(self.object_path(key), "rb")  # noqa: SIM115 - closed below
@@ -290,6 +290,8 @@ class FilesystemObjectStore:
             if handle is None:
                 raise NotFound(f"object {key} not found") from exc
         with handle:
+            if start:
+                handle.seek(start)
             yield handle
 
     def check(self) -> None:

@@ -289,8 +289,9 @@ class S3ObjectStore:
         return size
 
     @contextlib.contextmanager
-    def open(self, key: str) -> Iterator[BinaryIO]:
-        """Stream the object at ``key``; the HTTP response is closed and released on exit.
+    def open(self, key: str, *, start: int = 0) -> Iterator[BinaryIO]:
+        """Stream the object at ``key`` from byte ``start`` (an HTTP range request); the
+        response is closed and released on exit.
 
         Raises NotFound when the object is absent and StorageUnavailable when the backend
         fails, including HTTP errors while the caller reads the stream.
@@ -298,7 +299,7 @@ class S3ObjectStore:
         self._check_key(key)
         with self._translate("download"):
             try:
-                response = self._client.get_object(self.bucket, key)
+                response = self._client.get_object(self.bucket, key, offset=start)
             except S3Error as exc:
                 if exc.code in _MISSING_OBJECT_CODES:
                     raise NotFound(f"object {key} not found") from exc

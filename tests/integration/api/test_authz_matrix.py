@@ -96,6 +96,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/items/{item_id}/custody"): Rule(READ, scoped=True),
     ("GET", "/cases/{case_id}/custody"): Rule(READ, scoped=True),
     ("GET", "/items/{item_id}/content"): Rule(READ, scoped=True),
+    ("POST", "/items/{item_id}/playback"): Rule(READ, scoped=True),
+    # the media path takes a playback grant (a cookie), never a bearer token
+    ("GET", "/items/{item_id}/media"): Rule(frozenset(), denied=401),
     ("POST", "/items/{item_id}/approvals"): Rule(frozenset({"department_admin"}), scoped=True),
     ("PATCH", "/items/{item_id}/grading"): Rule(frozenset({"department_admin"}), scoped=True),
     ("GET", "/cases/{case_id}/package"): Rule(READ, scoped=True),

@@ -42,6 +42,8 @@ def test_small_objects_are_packed_and_read_back_like_files(tmp_path: Path) -> No
         assert store.exists(key) and store.size(key) == len(data)
         with store.open(key) as fh:
             assert fh.read() == data
+        with store.open(key, start=7) as fh:  # a player's range, packed or loose
+            assert fh.read() == data[7:]
     assert store.list_keys("sha256/") == sorted(k for k, _ in [*small, large])
     assert store.list_keys(small[0][0][:10]) == sorted(
         k for k, _ in [*small, large] if k.startswith(small[0][0][:10]))

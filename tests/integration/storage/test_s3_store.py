@@ -128,6 +128,8 @@ def test_put_many_stores_new_objects_once_and_skips_stored_ones(make_store: Stor
     assert written == set(keys[5:])
     assert _versions(store, keys[0]) == versions  # already stored: not uploaded again
     assert all(_stored_sha256(store, k) == k.rsplit("/", 1)[-1] for k in keys)
+    with store.open(keys[3], start=2) as fh:  # a player's range
+        assert fh.read() == blobs[3][2:]
 
 
 def test_a_restart_on_a_locked_bucket_that_holds_objects_keeps_working(

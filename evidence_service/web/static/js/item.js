@@ -1,6 +1,8 @@
 // One evidence item: status, hashes, proof, custody; for video, the analysis artefacts: a
 // player with the WebVTT chapters and markers (clicking one seeks), key frames, contact
-// sheet and summary clip. Media are fetched with the bearer token and shown as blob URLs.
+// sheet and summary clip. Artefacts are fetched with the bearer token and shown as blob
+// URLs; the original is streamed with range requests under a playback grant (a cookie the
+// API sets for the item's media path), so seeking in hours of footage loads only what plays.
 import {
   api, badge, el, facts, fmtBytes, fmtTime, guard, hash, page, renderTimeline, saveJson,
   saveResponse, t,
@@ -65,7 +67,8 @@ async function loadPlayer(chapters) {
   const video = document.getElementById('player');
   if (!player) {
     player = (async () => {
-      video.src = await blobUrl(`/items/${itemId}/content`);
+      const grant = await api(`/items/${itemId}/playback`, { method: 'POST' });
+      video.src = grant.url;
       if (chapters) {
         const vtt = await blobUrl(artefactPath(chapters));
         video.append(el('track', { kind: 'chapters', src: vtt, srclang: 'zh', label: 'chapters', default: true }));
