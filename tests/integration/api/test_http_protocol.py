@@ -14,10 +14,13 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, BinaryIO
 
 import pytest
 import uvicorn
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from evidence_service.api.routes.verify import VerdictCache, VerifyFastPath
 from evidence_service.cli.http_protocol import CoalescingTransport, answering_protocol
@@ -51,9 +54,14 @@ class Application:
             await asyncio.sleep(0.2 if digest == SLOW else 1.5)
         padding = "x" * (32 * 1024 if digest == LARGE else 0)
         body = json.dumps({"verdict": "verified", "digest": digest, "padding": padding}).encode()
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)),
-            (b"x-frame-options", b"DENY")]})
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)),
+                   (b"x-frame-options", b"DENY")]
+        if scope["scheme"] == "https":  # as the service's HSTS header
+            headers.append((b"strict-transport-security", b"max-age=63072000"))
+        origin = dict(scope["headers"]).get(b"origin")
+        if origin is not None:  # as CORS: the answer names the caller's origin
+            headers.append((b"access-control-allow-origin", origin))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 
@@ -76,12 +84,11 @@ class Served:
         self.port = free_port()
 
 
-@pytest.fixture
-def served() -> Iterator[Served]:
-    s = Served()
-    config = uvicorn.Config(s.stack, host="127.0.0.1", port=s.port, loop="uvloop",
-                            lifespan="off", log_level="info", timeout_keep_alive=1,
-                            http=answering_protocol(s.cache))
+@contextmanager
+def running(stack: Any, port: int, http: Any) -> Iterator[None]:
+    """A uvicorn server on uvloop in a thread, serving ``stack`` with protocol ``http``."""
+    config = uvicorn.Config(stack, host="127.0.0.1", port=port, loop="uvloop", lifespan="off",
+                            log_level="info", timeout_keep_alive=1, http=http)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -89,9 +96,18 @@ def served() -> Iterator[Served]:
     while not server.started:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.02)
-    yield s
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def served() -> Iterator[Served]:
+    s = Served()
+    with running(s.stack, s.port, answering_protocol(s.cache)):
+        yield s
 
 
 def request(target: str, *extra: str, version: str = "1.1") -> bytes:
@@ -252,3 +268,58 @@ def test_the_coalescing_transport_holds_one_pass_at_most_its_limit() -> None:
     asyncio.run(scenario())
     expected = b"".join(bytes([n]) * 10_000 for n in range(100)) + b"tail!"
     assert bytes(received) == expected
+
+
+# One connection's worth of requests, pipelined: targets and headers that do and do not
+# qualify for a kept answer, HTTP/1.0, and requests that end the connection.
+_TARGETS = [f"/verify/{DIGEST}", f"/verify/{DIGEST.upper()}", f"/verify/{'0f' * 32}",
+            f"/verify/{DIGEST}?x=1", f"/verify/{DIGEST[:-2]}%61%62", "/verify/xyz",
+            f"/verify/{DIGEST}/", f"http://127.0.0.1/verify/{DIGEST}"]
+_HEADERS = ["Connection: close", "Connection: keep-alive", "Origin: https://court.example",
+            "X-Forwarded-Proto: https", "Content-Length: 0", "Accept: */*",
+            "User-Agent: court-viewer/2.1", "Forwarded: proto=https"]
+_REQUESTS = st.lists(st.tuples(st.sampled_from(_TARGETS),
+                               st.lists(st.sampled_from(_HEADERS), max_size=3, unique=True),
+                               st.sampled_from(["1.1", "1.1", "1.1", "1.0"])),
+                     min_size=1, max_size=6)
+
+
+def _answers(port: int, requests: list[bytes]) -> list[tuple[int, list[tuple[str, str]], bytes]]:
+    """What the server answers to ``requests`` sent back to back, up to its closing."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"".join(requests))
+        stream = sock.makefile("rb")
+        answers = []
+        for _ in requests:
+            if not stream.peek(1):
+                break  # the server closed the connection (close, HTTP/1.0)
+            answers.append(read_response(stream))
+        return answers
+
+
+@pytest.fixture(scope="module")
+def twins() -> Iterator[tuple[Served, int]]:
+    """One stack and cache behind two servers: ours, and uvicorn's own httptools protocol."""
+    s = Served()
+    plain_port = free_port()
+    with running(s.stack, s.port, answering_protocol(s.cache)), \
+            running(s.stack, plain_port, "httptools"):
+        yield s, plain_port
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sequence=_REQUESTS)
+@example(sequence=[(f"/verify/{DIGEST}", [], "1.1"),  # keeps the plain http answer
+                   (f"/verify/{DIGEST}", ["X-Forwarded-Proto: https"], "1.1"),  # not for https
+                   (f"/verify/{DIGEST}", ["Connection: close"], "1.1"),
+                   (f"/verify/{DIGEST}", [], "1.1")])  # never answered: the connection closed
+def test_kept_answers_are_what_uvicorn_itself_would_send(
+        twins: tuple[Served, int], sequence: list[tuple[str, list[str], str]]) -> None:
+    served, plain_port = twins
+    requests = [request(target, *headers, version=version)
+                for target, headers, version in sequence]
+    ours = _answers(served.port, requests)
+    theirs = _answers(plain_port, requests)
+    assert [(status, without_date(headers), body) for status, headers, body in ours] == [
+        (status, without_date(headers), body) for status, headers, body in theirs]
